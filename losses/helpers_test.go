@@ -27,7 +27,13 @@ var testBackend = sync.OnceValue(func() compute.Backend {
 type input struct {
 	data []float64
 	dims []int
+	// dtype, when set, overrides the dtype the input is converted to (Int32 is
+	// supported too, for tests of bad dtypes).
+	dtype dtypes.DType
 }
+
+// as returns a copy of the input that always converts to dtype dt.
+func (in input) as(dt dtypes.DType) input { in.dtype = dt; return in }
 
 // vec returns a rank-1 input.
 func vec(xs ...float64) input { return input{data: xs, dims: []int{len(xs)}} }
@@ -43,6 +49,16 @@ func mat(rows ...[]float64) input {
 
 // tensor converts the input to a tensor of dtype dt (Float32 or Float64).
 func (in input) tensor(dt dtypes.DType) *tensors.Tensor {
+	if in.dtype != dtypes.InvalidDType {
+		dt = in.dtype
+	}
+	if dt == dtypes.Int32 {
+		n := make([]int32, len(in.data))
+		for i, x := range in.data {
+			n[i] = int32(x)
+		}
+		return tensors.FromFlatDataAndDimensions(n, in.dims...)
+	}
 	if dt == dtypes.Float32 {
 		f := make([]float32, len(in.data))
 		for i, x := range in.data {
