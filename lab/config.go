@@ -1,0 +1,317 @@
+package lab
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/robustpo/robustpo/losses"
+)
+
+// Method selects the training objective of Train.
+type Method int
+
+const (
+	// DPO: L = −E log σ(β·Δh) (losses.DPO).
+	DPO Method = iota
+	// IPO: L = E (Δh − 1/(2β))² (losses.IPO).
+	IPO
+	// CDPO: DPO with label smoothing Epsilon (losses.CDPO).
+	CDPO
+	// Distill: L = E_ρ (Δr − β·Δh)² against one reward model (the ensemble
+	// mean when EnsembleSize > 1) on the pairs selected by DistillPairs (losses.Distill).
+	Distill
+	// EDPO: pessimistic ensemble distillation min_i L_distill(r_i) under
+	// Aggregation, plus Gamma·KL(π_ref‖π_θ) computed exactly (losses.EnsembleDistill
+	// + losses.ForwardKLExact).
+	EDPO
+	// PDPO: DPO plus Gamma·KL(π_ref‖π_θ) computed exactly (losses.DPO +
+	// losses.ForwardKLExact).
+	PDPO
+	// RLHF: the optimum of J_r(π) = E_x[E_π r − β·KL(π‖π_ref)] for the reward
+	// model r (the ensemble mean): closed form π*_r ∝ π_ref·exp(r/β) for tabular
+	// policies, gradient ascent on the exact J_r for log-linear ones.
+	RLHF
+)
+
+var methodNames = []string{"DPO", "IPO", "CDPO", "Distill", "EDPO", "PDPO", "RLHF"}
+
+// String returns the method's Go name ("DPO", …, "RLHF").
+func (m Method) String() string {
+	if m >= 0 && int(m) < len(methodNames) {
+		return methodNames[m]
+	}
+	return fmt.Sprintf("Method(%d)", int(m))
+}
+
+// DistillPairs selects the pair distribution ρ of Distill and EDPO. The zero
+// value is TrainPairs.
+type DistillPairs int
+
+const (
+	// TrainPairs: ρ = the labelled training pairs only.
+	TrainPairs DistillPairs = iota
+	// PlusRefSamples: the training pairs plus RefPairs unlabelled pairs
+	// (x uniform, y1 ≠ y2 drawn from π_ref(·|x)), scored by the reward model(s).
+	PlusRefSamples
+	// AllPairs: every pair y1 < y2 of every prompt (full support).
+	AllPairs
+)
+
+// String returns the constant's Go name.
+func (d DistillPairs) String() string {
+	switch d {
+	case TrainPairs:
+		return "TrainPairs"
+	case PlusRefSamples:
+		return "PlusRefSamples"
+	case AllPairs:
+		return "AllPairs"
+	}
+	return fmt.Sprintf("DistillPairs(%d)", int(d))
+}
+
+// RewardSource selects the reward used by Distill, EDPO and RLHF. The zero value
+// is LearnedReward.
+type RewardSource int
+
+const (
+	// LearnedReward: Bradley–Terry reward model(s) fit on the training pairs.
+	LearnedReward RewardSource = iota
+	// OracleReward: the dataset's true reward r* (every ensemble member equal).
+	OracleReward
+)
+
+// String returns the constant's Go name.
+func (r RewardSource) String() string {
+	switch r {
+	case LearnedReward:
+		return "LearnedReward"
+	case OracleReward:
+		return "OracleReward"
+	}
+	return fmt.Sprintf("RewardSource(%d)", int(r))
+}
+
+// EnsembleSampling selects how the members of a reward ensemble differ. The zero
+// value is Bootstrap.
+type EnsembleSampling int
+
+const (
+	// Bootstrap: member i is fit on N pairs drawn with replacement.
+	Bootstrap EnsembleSampling = iota
+	// DisjointFolds: the shuffled pairs are cut into EnsembleSize folds and
+	// member i is fit on fold i only.
+	DisjointFolds
+	// DifferentSeeds: every member sees all pairs and differs only by its random
+	// initialisation (the L2-regularised Bradley–Terry loss is strictly convex, so
+	// members agree up to optimisation error).
+	DifferentSeeds
+)
+
+// String returns the constant's Go name.
+func (e EnsembleSampling) String() string {
+	switch e {
+	case Bootstrap:
+		return "Bootstrap"
+	case DisjointFolds:
+		return "DisjointFolds"
+	case DifferentSeeds:
+		return "DifferentSeeds"
+	}
+	return fmt.Sprintf("EnsembleSampling(%d)", int(e))
+}
+
+// PolicyKind selects the policy parameterisation. Both start at π_ref.
+type PolicyKind int
+
+const (
+	// AutoPolicy (zero value): LogLinear when the dataset has features, else Tabular.
+	AutoPolicy PolicyKind = iota
+	// Tabular: logits(x,y) = refLogits(x,y) + θ[x,y], θ ∈ R^{P×R}.
+	Tabular
+	// LogLinear: logits(x,y) = refLogits(x,y) + θ·φ(x,y), θ ∈ R^F.
+	LogLinear
+)
+
+// String returns the constant's Go name.
+func (p PolicyKind) String() string {
+	switch p {
+	case AutoPolicy:
+		return "AutoPolicy"
+	case Tabular:
+		return "Tabular"
+	case LogLinear:
+		return "LogLinear"
+	}
+	return fmt.Sprintf("PolicyKind(%d)", int(p))
+}
+
+// Config describes one training run. Every zero value means the documented
+// default, so Config{Method: DPO} is a complete configuration.
+type Config struct {
+	// Name labels the run in plots (default: Label()).
+	Name string
+	// Method is the objective (zero value DPO).
+	Method Method
+	// Policy is the parameterisation (zero value AutoPolicy).
+	Policy PolicyKind
+	// Beta is β > 0 (0 means 0.1).
+	Beta float64
+	// Gamma ≥ 0 weights KL(π_ref‖π_θ) in EDPO and PDPO (0: no penalty).
+	Gamma float64
+	// Epsilon is CDPO's label smoothing in [0, 0.5) (0 means 0.1).
+	Epsilon float64
+	// Steps is the number of optimizer steps (0 means 1000).
+	Steps int
+	// LearningRate of the policy optimizer (0 means 0.05).
+	LearningRate float64
+	// Optimizer (zero value Adam).
+	Optimizer Optimizer
+	// BatchSize is the number of examples per step (0 means the full batch);
+	// minibatches are drawn uniformly with replacement.
+	BatchSize int
+	// Seed drives every random choice: minibatches, ensemble resampling, member
+	// initialisation and reference pair sampling.
+	Seed int64
+	// EnsembleSize is the number k of reward models (0 means 3 for EDPO, 1 otherwise).
+	EnsembleSize int
+	// EnsembleSampling selects how members differ (zero value Bootstrap).
+	EnsembleSampling EnsembleSampling
+	// Aggregation reads EDPO's minimum over members (zero value MinPerBatch).
+	Aggregation losses.Aggregation
+	// DistillPairs selects ρ for Distill and EDPO (zero value TrainPairs).
+	DistillPairs DistillPairs
+	// RefPairs is the number of π_ref-sampled pairs PlusRefSamples adds (0 means 256).
+	RefPairs int
+	// RewardSource selects the reward of Distill, EDPO and RLHF (zero value LearnedReward).
+	RewardSource RewardSource
+	// RewardL2 is λ > 0 in the reward fit L = E_D softplus(−(r_w − r_l)) + λ·‖w‖²
+	// (0 means 0.01), so a single pair cannot give an infinite reward.
+	RewardL2 float64
+	// RewardSteps is the number of Adam steps of each reward fit (0 means 2000).
+	RewardSteps int
+	// RewardLearningRate is the reward fit's Adam learning rate (0 means 0.05).
+	RewardLearningRate float64
+	// LogEvery logs metrics every LogEvery steps, plus step 0 and the last step
+	// (0 means max(1, Steps/200)).
+	LogEvery int
+	// NoCache disables the on-disk run cache for this run.
+	NoCache bool
+}
+
+// WithDefaults returns c with every zero field replaced by its default.
+func (c Config) WithDefaults() Config {
+	if c.Beta == 0 {
+		c.Beta = 0.1
+	}
+	if c.Epsilon == 0 {
+		c.Epsilon = 0.1
+	}
+	if c.Steps == 0 {
+		c.Steps = 1000
+	}
+	if c.LearningRate == 0 {
+		c.LearningRate = 0.05
+	}
+	if c.EnsembleSize == 0 {
+		c.EnsembleSize = 1
+		if c.Method == EDPO {
+			c.EnsembleSize = 3
+		}
+	}
+	if c.RefPairs == 0 {
+		c.RefPairs = 256
+	}
+	if c.RewardL2 == 0 {
+		c.RewardL2 = 0.01
+	}
+	if c.RewardSteps == 0 {
+		c.RewardSteps = 2000
+	}
+	if c.RewardLearningRate == 0 {
+		c.RewardLearningRate = 0.05
+	}
+	if c.LogEvery == 0 {
+		c.LogEvery = max(1, c.Steps/200)
+	}
+	return c
+}
+
+// Validate checks c after defaults and returns an error naming the bad field.
+func (c Config) Validate() error {
+	c = c.WithDefaults()
+	pos := func(name string, v float64) error {
+		if !(v > 0) || math.IsInf(v, 0) {
+			return fmt.Errorf("lab: Config.%s = %v, need a finite value > 0", name, v)
+		}
+		return nil
+	}
+	if c.Method < DPO || c.Method > RLHF {
+		return fmt.Errorf("lab: Config.Method = %v is unknown", c.Method)
+	}
+	if c.Policy < AutoPolicy || c.Policy > LogLinear {
+		return fmt.Errorf("lab: Config.Policy = %v is unknown", c.Policy)
+	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"Beta", c.Beta}, {"LearningRate", c.LearningRate}, {"RewardL2", c.RewardL2}, {"RewardLearningRate", c.RewardLearningRate}} {
+		if err := pos(f.name, f.v); err != nil {
+			return err
+		}
+	}
+	if !(c.Gamma >= 0) || math.IsInf(c.Gamma, 0) {
+		return fmt.Errorf("lab: Config.Gamma = %v, need a finite value ≥ 0", c.Gamma)
+	}
+	if !(c.Epsilon > 0 && c.Epsilon < 0.5) {
+		return fmt.Errorf("lab: Config.Epsilon = %v, need 0 ≤ Epsilon < 0.5", c.Epsilon)
+	}
+	switch {
+	case c.Steps < 0:
+		return fmt.Errorf("lab: Config.Steps = %d, need ≥ 0", c.Steps)
+	case c.BatchSize < 0:
+		return fmt.Errorf("lab: Config.BatchSize = %d, need ≥ 0", c.BatchSize)
+	case c.EnsembleSize < 1:
+		return fmt.Errorf("lab: Config.EnsembleSize = %d, need ≥ 1", c.EnsembleSize)
+	case c.RefPairs < 1:
+		return fmt.Errorf("lab: Config.RefPairs = %d, need ≥ 1", c.RefPairs)
+	case c.RewardSteps < 1:
+		return fmt.Errorf("lab: Config.RewardSteps = %d, need ≥ 1", c.RewardSteps)
+	case c.LogEvery < 1:
+		return fmt.Errorf("lab: Config.LogEvery = %d, need ≥ 1", c.LogEvery)
+	case c.Optimizer < Adam || c.Optimizer > SGD:
+		return fmt.Errorf("lab: Config.Optimizer = %v is unknown", c.Optimizer)
+	case c.EnsembleSampling < Bootstrap || c.EnsembleSampling > DifferentSeeds:
+		return fmt.Errorf("lab: Config.EnsembleSampling = %v is unknown", c.EnsembleSampling)
+	case c.Aggregation < losses.MinPerBatch || c.Aggregation > losses.Hull:
+		return fmt.Errorf("lab: Config.Aggregation = %v is unknown", c.Aggregation)
+	case c.DistillPairs < TrainPairs || c.DistillPairs > AllPairs:
+		return fmt.Errorf("lab: Config.DistillPairs = %v is unknown", c.DistillPairs)
+	case c.RewardSource < LearnedReward || c.RewardSource > OracleReward:
+		return fmt.Errorf("lab: Config.RewardSource = %v is unknown", c.RewardSource)
+	}
+	return nil
+}
+
+// Label returns Name, or a short description such as "PDPO β=0.5 γ=0.1".
+func (c Config) Label() string {
+	if c.Name != "" {
+		return c.Name
+	}
+	d := c.WithDefaults()
+	s := fmt.Sprintf("%v β=%g", d.Method, d.Beta)
+	switch d.Method {
+	case CDPO:
+		s += fmt.Sprintf(" ε=%g", d.Epsilon)
+	case PDPO:
+		s += fmt.Sprintf(" γ=%g", d.Gamma)
+	case EDPO:
+		s += fmt.Sprintf(" γ=%g k=%d %v %v", d.Gamma, d.EnsembleSize, d.Aggregation, d.DistillPairs)
+	case Distill:
+		s += " " + d.DistillPairs.String()
+	}
+	if d.RewardSource == OracleReward && (d.Method == Distill || d.Method == EDPO || d.Method == RLHF) {
+		s += " oracle"
+	}
+	return s
+}

@@ -1,0 +1,175 @@
+package lab
+
+import (
+	"math"
+)
+
+// metricNames returns the metrics logged for pr, in order. All are exact on
+// finite response sets (computed in float64 from the policy's logits):
+//
+//	loss                     the training objective on the full data
+//	rewards/chosen|rejected  mean over training pairs of β·h(y_w), β·h(y_l)
+//	rewards/margins          mean β·(h(y_w) − h(y_l))
+//	rewards/accuracies       fraction of pairs with h(y_w) > h(y_l)
+//	logps/chosen|rejected    mean log π(y_w|x), log π(y_l|x)
+//	implicit_reward/max_abs  max over all prompts and responses of β·|h(x,y)|
+//	grad_weight              mean σ(−β·Δh), DPO's per-pair gradient weight
+//	kl/reverse, kl/forward   mean over prompts of KL(π‖π_ref), KL(π_ref‖π)
+//	mass/train_support       mean over prompts with pairs of Σ_{y in a pair} π(y|x)
+//	prob/<response>          π(y|x) for single-prompt datasets (≤ 16 responses)
+//
+// with an oracle r* (π* = π*_{r*} ∝ π_ref·exp(r*/β), J(π) = E_x[E_π r* − β·KL(π‖π_ref)]):
+//
+//	oracle/reward            E_x E_π r*
+//	oracle/regret            J(π*) − J(π) ≥ 0
+//	oracle/tv_optimal        mean over prompts of ½·Σ_y |π(y|x) − π*(y|x)|
+//	winrate/vs_ref           E_x E_{y∼π, y'∼π_ref} σ(r*(y) − r*(y')), exact (no sampling, no CI)
+func (pr *problem) metricNames() []string {
+	names := []string{"loss", "rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies",
+		"logps/chosen", "logps/rejected", "implicit_reward/max_abs", "grad_weight", "kl/reverse", "kl/forward",
+		"mass/train_support"}
+	if pr.data.HasOracle() {
+		names = append(names, "oracle/reward", "oracle/regret", "oracle/tv_optimal", "winrate/vs_ref")
+	}
+	for _, n := range pr.probNames() {
+		names = append(names, "prob/"+n)
+	}
+	return names
+}
+
+// probNames returns the response names logged as prob/<name>, or nil when the
+// dataset has more than one prompt or more than 16 responses.
+func (pr *problem) probNames() []string {
+	if pr.p != 1 || pr.r > 16 {
+		return nil
+	}
+	names := make([]string, pr.r)
+	for y := range names {
+		names[y] = responseName(pr.data.ResponseNames, y)
+	}
+	return names
+}
+
+// responseName returns names[y] or "y<index>".
+func responseName(names []string, y int) string {
+	if y < len(names) {
+		return names[y]
+	}
+	return "y" + itoa(y)
+}
+
+func itoa(i int) string {
+	if i == 0 {
+		return "0"
+	}
+	var b []byte
+	for ; i > 0; i /= 10 {
+		b = append([]byte{byte('0' + i%10)}, b...)
+	}
+	return string(b)
+}
+
+// optimal returns π*_r ∝ π_ref·exp(r/β) as flat [P·R] log-probabilities.
+func (pr *problem) optimalLogProbs(r []float64, beta float64) []float64 {
+	l := make([]float64, len(r))
+	for i := range l {
+		l[i] = pr.refLP[i] + r[i]/beta
+	}
+	return logSoftmaxRows(l, pr.r)
+}
+
+// objective returns J_r(π) = mean_x [Σ_y π r − β·KL(π‖π_ref)] for flat log-probs lp.
+func (pr *problem) objective(lp, r []float64, beta float64) float64 {
+	var j float64
+	for i, l := range lp {
+		p := math.Exp(l)
+		if p > 0 {
+			j += p * (r[i] - beta*(l-pr.refLP[i]))
+		}
+	}
+	return j / float64(pr.p)
+}
+
+// metrics computes every metric of metricNames at θ (loss is passed in).
+func (pr *problem) metrics(theta []float64, loss, beta float64, support [][]bool) map[string]float64 {
+	lp := logSoftmaxRows(pr.logits(theta), pr.r)
+	m := map[string]float64{"loss": loss}
+	var ch, rj, acc, lpc, lpr, gw float64
+	for _, p := range pr.data.Pairs {
+		a, b := p.Prompt*pr.r+p.Chosen, p.Prompt*pr.r+p.Rejected
+		hc, hr := lp[a]-pr.refLP[a], lp[b]-pr.refLP[b]
+		ch += beta * hc
+		rj += beta * hr
+		if hc > hr {
+			acc++
+		}
+		lpc += lp[a]
+		lpr += lp[b]
+		gw += sigmoid(-beta * (hc - hr))
+	}
+	n := float64(len(pr.data.Pairs))
+	m["rewards/chosen"], m["rewards/rejected"] = ch/n, rj/n
+	m["rewards/margins"] = (ch - rj) / n
+	m["rewards/accuracies"] = acc / n
+	m["logps/chosen"], m["logps/rejected"] = lpc/n, lpr/n
+	m["grad_weight"] = gw / n
+	var maxAbs, rev, fwd, mass float64
+	promptsWithPairs := 0
+	for x := range pr.p {
+		seen := false
+		for y := range pr.r {
+			i := x*pr.r + y
+			h := lp[i] - pr.refLP[i]
+			maxAbs = math.Max(maxAbs, math.Abs(beta*h))
+			if p := math.Exp(lp[i]); p > 0 {
+				rev += p * h
+			}
+			fwd -= math.Exp(pr.refLP[i]) * h
+			if support[x][y] {
+				seen = true
+				mass += math.Exp(lp[i])
+			}
+		}
+		if seen {
+			promptsWithPairs++
+		}
+	}
+	m["implicit_reward/max_abs"] = maxAbs
+	m["kl/reverse"] = rev / float64(pr.p)
+	m["kl/forward"] = fwd / float64(pr.p)
+	m["mass/train_support"] = mass / float64(max(1, promptsWithPairs))
+	if pr.data.HasOracle() {
+		rs := flatten(pr.data.Oracle)
+		opt := pr.optimalLogProbs(rs, beta)
+		var reward, tv, win float64
+		for x := range pr.p {
+			for y := range pr.r {
+				i := x*pr.r + y
+				p := math.Exp(lp[i])
+				reward += p * rs[i]
+				tv += 0.5 * math.Abs(p-math.Exp(opt[i]))
+				for y2 := range pr.r {
+					j := x*pr.r + y2
+					win += p * math.Exp(pr.refLP[j]) * sigmoid(rs[i]-rs[j])
+				}
+			}
+		}
+		m["oracle/reward"] = reward / float64(pr.p)
+		m["oracle/regret"] = pr.objective(opt, rs, beta) - pr.objective(lp, rs, beta)
+		m["oracle/tv_optimal"] = tv / float64(pr.p)
+		m["winrate/vs_ref"] = win / float64(pr.p)
+	}
+	for y, name := range pr.probNames() {
+		m["prob/"+name] = math.Exp(lp[y])
+	}
+	return m
+}
+
+// sigmoid returns 1/(1+e^{−x}) without overflow.
+func sigmoid(x float64) float64 {
+	if x >= 0 {
+		return 1 / (1 + math.Exp(-x))
+	}
+	e := math.Exp(x)
+	return e / (1 + e)
+}

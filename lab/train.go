@@ -1,0 +1,328 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/gomlx/compute"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX's graph DSL reads best unqualified.
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/robustpo/robustpo/datasets"
+	"github.com/robustpo/robustpo/losses"
+)
+
+// maxUnroll is the largest number of optimizer steps unrolled in one graph.
+const maxUnroll = 16
+
+// ErrInterrupted is wrapped by the error Train returns when its context was
+// cancelled or SIGINT arrived; the partial Run is returned with it.
+var ErrInterrupted = errors.New("lab: training interrupted")
+
+// Run is the result of Train: its configuration (defaults filled in), where
+// and how long it ran, the metrics History and the final policy.
+type Run struct {
+	Config          Config        `json:"config"`
+	Label           string        `json:"label"`
+	Backend         string        `json:"backend"`
+	Seed            int64         `json:"seed"`
+	WallTime        time.Duration `json:"wall_time"`
+	Dataset         string        `json:"dataset"`
+	DataFingerprint string        `json:"data_fingerprint"`
+	History         *History      `json:"history"`
+	// Policy is the resolved parameterisation (Tabular or LogLinear).
+	Policy PolicyKind `json:"policy"`
+	// Theta is the final parameter vector, flat ([P·R] or [F]).
+	Theta []float64 `json:"theta"`
+	// Final, Ref and Optimal are π, π_ref and π*_{r*} (nil without oracle), [P][R].
+	Final   [][]float64 `json:"final"`
+	Ref     [][]float64 `json:"ref"`
+	Optimal [][]float64 `json:"optimal,omitempty"`
+	// Support[x][y] marks responses seen in training pairs.
+	Support       [][]bool `json:"support"`
+	ResponseNames []string `json:"response_names,omitempty"`
+	// Rewards holds the reward members used by Distill, EDPO and RLHF, [k][P][R].
+	Rewards [][][]float64 `json:"rewards,omitempty"`
+	// RewardDisagreement is the members' mean standard deviation of
+	// prompt-centred rewards (0 for one member).
+	RewardDisagreement float64 `json:"reward_disagreement"`
+	// StepsDone counts optimizer steps completed (< Config.Steps when stopped early).
+	StepsDone int `json:"steps_done"`
+	// Cached reports that the Run was loaded from the run cache.
+	Cached bool `json:"-"`
+}
+
+// Probs returns the final policy π(y|x), [prompt][response].
+func (r *Run) Probs() [][]float64 { return r.Final }
+
+// Train runs cfg on data with the backend of Backend(), stopping on SIGINT
+// (how GoNB interrupts a cell). See TrainContext.
+func Train(cfg Config, data *datasets.FiniteData) (*Run, error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	return TrainContext(ctx, cfg, data)
+}
+
+// TrainContext trains a policy on a finite dataset with cfg.Method and returns
+// the Run. It is deterministic: the same Config, data and backend give an
+// identical History. Finished runs are memoised in the run cache (see
+// CacheDir) unless cfg.NoCache or ROBUSTPO_NO_CACHE=1.
+//
+// Errors: an invalid config or dataset; a NaN or Inf in a step's loss or in the
+// parameters (the error names the step and the metric, and the Run holds the
+// History so far); cancellation of ctx (the partial Run is returned with an
+// error wrapping ErrInterrupted and ctx.Err()).
+func TrainContext(ctx context.Context, cfg Config, data *datasets.FiniteData) (*Run, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.WithDefaults()
+	pr, err := newProblem(data, cfg.Policy)
+	if err != nil {
+		return nil, err
+	}
+	backend, err := Backend()
+	if err != nil {
+		return nil, err
+	}
+	defer backend.Finalize()
+	useCache := !cfg.NoCache && os.Getenv(NoCacheEnv) != "1"
+	var key string
+	if useCache {
+		key = cacheKey(cfg, data, backend.Name())
+		if run, ok := loadCached(key); ok {
+			return run, nil
+		}
+	}
+	run, err := train(ctx, backend, pr, cfg)
+	if err == nil && useCache {
+		if serr := storeCached(key, run); serr != nil {
+			return run, fmt.Errorf("lab: run finished but caching failed: %w", serr)
+		}
+	}
+	return run, err
+}
+
+// train does the work of TrainContext without the cache.
+func train(ctx context.Context, backend compute.Backend, pr *problem, cfg Config) (*Run, error) {
+	start := time.Now()
+	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x1ab5eed))
+	data := pr.data
+	run := &Run{
+		Config:          cfg,
+		Label:           cfg.Label(),
+		Backend:         backend.Name(),
+		Seed:            cfg.Seed,
+		Dataset:         data.Name,
+		DataFingerprint: data.Fingerprint(),
+		History:         newHistory(),
+		Policy:          pr.kind,
+		Ref:             data.RefProbs(),
+		Support:         data.Support(),
+		ResponseNames:   data.ResponseNames,
+	}
+	if data.HasOracle() {
+		run.Optimal = expRows(pr.optimalLogProbs(flatten(data.Oracle), cfg.Beta), pr.r)
+	}
+	defer func() { run.WallTime = time.Since(start) }()
+
+	var rewards [][]float64
+	if cfg.Method == Distill || cfg.Method == EDPO || cfg.Method == RLHF {
+		var err error
+		rewards, err = rewardModels(ctx, backend, pr, cfg, rng)
+		if err != nil {
+			if ctx.Err() != nil {
+				return run, fmt.Errorf("%w: %w", ErrInterrupted, err)
+			}
+			return run, err
+		}
+		for _, r := range rewards {
+			run.Rewards = append(run.Rewards, rows(r, pr.r))
+		}
+		run.RewardDisagreement = rewardDisagreement(rewards, pr.r)
+	}
+	loss, n := pr.lossFor(cfg, rewards, rng)
+	stepExec, err := newStepExec(backend, cfg.Method.String(), loss, cfg.Optimizer, cfg.LearningRate)
+	if err != nil {
+		return run, err
+	}
+	defer stepExec.Finalize()
+	evalExec, err := newEvalExec(backend, cfg.Method.String(), loss)
+	if err != nil {
+		return run, err
+	}
+	defer evalExec.Finalize()
+
+	theta0 := make([]float64, pr.numParams())
+	steps := cfg.Steps
+	if cfg.Method == RLHF && pr.kind == Tabular {
+		// Closed form: logits = refLogits + r̄/β, r̄ the ensemble mean.
+		mean := meanRewards(rewards)
+		for i := range theta0 {
+			theta0[i] = mean[i] / cfg.Beta
+		}
+		steps = 0
+	}
+	st := newStepper(stepExec, tensors.FromFlatDataAndDimensions(theta0, pr.thetaShape()...))
+	full := identity(n)
+	names := pr.metricNames()
+	logAt := func(step int) error {
+		theta := st.params()
+		l, err := evalExec.Exec1(st.theta, tensors.FromFlatDataAndDimensions(full, n))
+		if err != nil {
+			return fmt.Errorf("lab: %s step %d: evaluating loss: %w", cfg.Method, step, err)
+		}
+		lv := tensors.MustCopyFlatData[float64](l)[0]
+		if math.IsNaN(lv) || math.IsInf(lv, 0) {
+			return fmt.Errorf("lab: %s step %d: metric loss = %v", cfg.Method, step, lv)
+		}
+		m := pr.metrics(theta, lv, cfg.Beta, run.Support)
+		for _, name := range names {
+			if v := m[name]; math.IsNaN(v) || math.IsInf(v, 0) {
+				return fmt.Errorf("lab: %s step %d: metric %s = %v", cfg.Method, step, name, v)
+			}
+		}
+		run.History.add(step, names, m)
+		run.Theta = theta
+		run.Final = expRows(logSoftmaxRows(pr.logits(theta), pr.r), pr.r)
+		return nil
+	}
+	if err := logAt(0); err != nil {
+		return run, err
+	}
+	batch := cfg.BatchSize
+	if batch == 0 || batch > n {
+		batch = n
+	}
+	for done := 0; done < steps; {
+		if err := ctx.Err(); err != nil {
+			return run, fmt.Errorf("%w at step %d of %d: %w", ErrInterrupted, done, steps, err)
+		}
+		next := min(steps, (done/cfg.LogEvery+1)*cfg.LogEvery)
+		k := min(maxUnroll, next-done)
+		idx := make([][]int32, k)
+		for i := range idx {
+			if batch == n {
+				idx[i] = full
+				continue
+			}
+			idx[i] = make([]int32, batch)
+			for j := range idx[i] {
+				idx[i][j] = int32(rng.IntN(n))
+			}
+		}
+		ls, err := st.run(idx)
+		if err != nil {
+			return run, fmt.Errorf("lab: %s steps %d..%d: %w", cfg.Method, done, done+k-1, err)
+		}
+		for i, l := range ls {
+			if math.IsNaN(l) || math.IsInf(l, 0) {
+				return run, fmt.Errorf("lab: %s step %d: metric loss = %v", cfg.Method, done+i, l)
+			}
+		}
+		for i, v := range st.params() {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return run, fmt.Errorf("lab: %s step %d: metric parameters: θ[%d] = %v after the update", cfg.Method, done+k-1, i, v)
+			}
+		}
+		done += k
+		run.StepsDone = done
+		if done%cfg.LogEvery == 0 || done == steps {
+			if err := logAt(done); err != nil {
+				return run, err
+			}
+		}
+	}
+	return run, nil
+}
+
+// lossFor returns the method's loss builder and the number N of examples
+// (training pairs, or ρ's pairs for Distill and EDPO; 1 for RLHF).
+func (pr *problem) lossFor(cfg Config, rewards [][]float64, rng *rand.Rand) (lossBuilder, int) {
+	beta, gamma := cfg.Beta, cfg.Gamma
+	switch cfg.Method {
+	case Distill, EDPO:
+		members := rewards
+		if cfg.Method == Distill {
+			members = [][]float64{meanRewards(rewards)}
+		}
+		ds := pr.buildDistillSet(cfg, members, rng)
+		n := len(ds.i1)
+		return func(theta, idx *Node) *Node {
+			g := theta.Graph()
+			logits, h := pr.graphLogits(theta)
+			h1 := gatherFlat(h, gatherFlat(Const(g, ds.i1), idx))
+			h2 := gatherFlat(h, gatherFlat(Const(g, ds.i2), idx))
+			rd := Gather(Const(g, tensors.FromFlatDataAndDimensions(ds.rd, n, ds.k)), ExpandAxes(idx, -1))
+			if cfg.Method == Distill {
+				return losses.Distill(h1, h2, Reshape(rd, idx.Shape().Dimensions[0]), beta)
+			}
+			l := losses.EnsembleDistill(h1, h2, rd, beta, cfg.Aggregation)
+			if gamma > 0 {
+				l = Add(l, MulScalar(losses.ForwardKLExact(pr.refConst(g), logits), gamma))
+			}
+			return l
+		}, n
+	case RLHF:
+		mean := meanRewards(rewards)
+		return func(theta, _ *Node) *Node {
+			// −J_r(π) = −mean_x Σ_y π(y|x) r(x,y) + β·KL(π‖π_ref)
+			g := theta.Graph()
+			logits, _ := pr.graphLogits(theta)
+			r := Const(g, tensors.FromFlatDataAndDimensions(mean, pr.p, pr.r))
+			expected := ReduceAllMean(ReduceSum(Mul(Softmax(logits, -1), r), -1))
+			return Sub(MulScalar(losses.ReverseKLExact(pr.refConst(g), logits), beta), expected)
+		}, 1
+	}
+	n := len(pr.data.Pairs)
+	chosen := make([]int32, n)
+	rejected := make([]int32, n)
+	for j, p := range pr.data.Pairs {
+		chosen[j] = int32(p.Prompt*pr.r + p.Chosen)
+		rejected[j] = int32(p.Prompt*pr.r + p.Rejected)
+	}
+	return func(theta, idx *Node) *Node {
+		g := theta.Graph()
+		logits, h := pr.graphLogits(theta)
+		hc := gatherFlat(h, gatherFlat(Const(g, chosen), idx))
+		hr := gatherFlat(h, gatherFlat(Const(g, rejected), idx))
+		switch cfg.Method {
+		case IPO:
+			return losses.IPO(hc, hr, beta)
+		case CDPO:
+			return losses.CDPO(hc, hr, beta, cfg.Epsilon)
+		case PDPO:
+			// p-DPO with the exact forward KL on the finite response set.
+			return Add(losses.DPO(hc, hr, beta), MulScalar(losses.ForwardKLExact(pr.refConst(g), logits), gamma))
+		default:
+			return losses.DPO(hc, hr, beta)
+		}
+	}, n
+}
+
+// meanRewards returns the member mean of [k][P·R] rewards.
+func meanRewards(rewards [][]float64) []float64 {
+	out := make([]float64, len(rewards[0]))
+	for _, r := range rewards {
+		for i, v := range r {
+			out[i] += v / float64(len(rewards))
+		}
+	}
+	return out
+}
+
+// expRows returns exp of flat log-probabilities as [P][R].
+func expRows(lp []float64, r int) [][]float64 {
+	out := rows(lp, r)
+	for _, row := range out {
+		for i := range row {
+			row[i] = math.Exp(row[i])
+		}
+	}
+	return out
+}
