@@ -198,7 +198,7 @@ func LengthBias(cfg LengthBiasConfig) (*SeqTask, error) {
 				b = t.Candidate(x, pairRNG)
 			}
 			ra, rb := t.Oracle(x, a), t.Oracle(x, b)
-			if pairRNG.Float64() >= sigmoid(c.BTScale*(ra-rb)) {
+			if pairRNG.Float64() >= logistic(c.BTScale*(ra-rb)) {
 				a, b, ra, rb = b, a, rb, ra
 			}
 			t.Pairs = append(t.Pairs, SeqPair{PromptIndex: i, Prompt: x, Chosen: a, Rejected: b, ChosenReward: ra, RejectedReward: rb})
@@ -207,7 +207,7 @@ func LengthBias(cfg LengthBiasConfig) (*SeqTask, error) {
 	return t, nil
 }
 
-func sigmoid(z float64) float64 {
+func logistic(z float64) float64 {
 	if z >= 0 {
 		return 1 / (1 + math.Exp(-z))
 	}
