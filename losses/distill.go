@@ -6,7 +6,7 @@ import (
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX's graph DSL reads best unqualified.
 )
 
-// Distill returns the reward-model distillation loss (Fisch et al. 2025, eq. 7):
+// Distill returns the reward-model distillation loss (Fisch et al. 2025):
 //
 //	L = mean_batch (Δr − β·(h1 − h2))²
 //
@@ -60,7 +60,7 @@ func (a Aggregation) String() string {
 }
 
 // EnsembleDistill returns the pessimistic ensemble distillation loss of e-DPO
-// (Fisch et al. 2025, eq. 10, without the KL term), min_i L_distill(r_i, θ; ρ) over
+// (Fisch et al. 2025; without the KL term), min_i L_distill(r_i, θ; ρ) over
 // the k members of a reward ensemble, with the minimum read as agg says:
 //
 //	z      = β·(logRatio1 − logRatio2)                       [batch]
@@ -130,7 +130,7 @@ func klTerm(fn string, gamma float64, refLogProbs, policyLogProbs *Node) *Node {
 	return MulScalar(forwardKL(refLogProbs, policyLogProbs), gamma)
 }
 
-// EDPO returns the e-DPO objective (Fisch et al. 2025, eq. 10): pessimistic ensemble
+// EDPO returns the e-DPO objective (Fisch et al. 2025): pessimistic ensemble
 // distillation plus a forward-KL penalty toward the reference,
 //
 //	L = EnsembleDistill(logRatio1, logRatio2, rewardDiffs, β, agg)
@@ -155,7 +155,7 @@ func EDPO(logRatio1, logRatio2, rewardDiffs *Node, beta float64, agg Aggregation
 	return Add(loss, kl)
 }
 
-// PDPO returns the p-DPO objective (Fisch et al. 2025, eq. 11): DPO plus a
+// PDPO returns the p-DPO objective (Fisch et al. 2025): DPO plus a
 // forward-KL penalty toward the reference,
 //
 //	L = DPO(chosenLogRatio, rejectedLogRatio, β) + γ·ForwardKL(refLogProbs, policyLogProbs)

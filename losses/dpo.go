@@ -88,7 +88,8 @@ func ImplicitReward(logRatio *Node, beta float64) *Node {
 	return MulScalar(logRatio, beta)
 }
 
-// GradWeight returns DPO's per-example gradient weight (Rafailov et al. 2023, §4):
+// GradWeight returns DPO's per-example gradient weight (Rafailov et al. 2023, "What
+// does the DPO update do?"):
 //
 //	w = σ(−β·Δh),  Δh = chosenLogRatio − rejectedLogRatio,
 //

@@ -5,7 +5,7 @@ import (
 )
 
 // ForwardKL returns the Monte-Carlo estimate of the forward divergence KL(π_ref‖π_θ)
-// (Fisch et al. 2025, eq. 9):
+// (Fisch et al. 2025):
 //
 //	KL(π_ref‖π_θ) = E_{x, y∼π_ref}[log π_ref(y|x) − log π_θ(y|x)]
 //	             ≈ mean(refLogProbs − policyLogProbs)

@@ -255,3 +255,20 @@ func TestFloat32MatchesFloat64(t *testing.T) {
 		}
 	}
 }
+
+// TestCDPOMinimum checks that cDPO's gradient vanishes at β·Δh = log((1−ε)/ε) and
+// that the loss there is below its value at nearby margins.
+func TestCDPOMinimum(t *testing.T) {
+	for _, c := range []struct{ beta, eps float64 }{{0.5, 0.1}, {1, 0.25}, {2, 0.4}} {
+		dh := math.Log((1-c.eps)/c.eps) / c.beta
+		at, grads := evalWithGrad(t, dtypes.Float64, cdpoFn(c.beta, c.eps), vec(dh), vec(0))
+		if math.Abs(grads[0][0]) > 1e-15 {
+			t.Errorf("β=%g ε=%g: gradient %g at Δh=%g, want 0", c.beta, c.eps, grads[0][0], dh)
+		}
+		for _, d := range []float64{-0.1, 0.1} {
+			if side := evalScalar(t, dtypes.Float64, cdpoFn(c.beta, c.eps), vec(dh+d), vec(0)); !(side > at) {
+				t.Errorf("β=%g ε=%g: loss %g at Δh%+g not above %g at the minimum", c.beta, c.eps, side, d, at)
+			}
+		}
+	}
+}
