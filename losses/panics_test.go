@@ -2,6 +2,7 @@ package losses
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/gomlx/compute/dtypes"
@@ -67,5 +68,19 @@ func TestAggregationString(t *testing.T) {
 		if got := c.agg.String(); got != c.want {
 			t.Errorf("Aggregation(%d).String() = %q, want %q", int(c.agg), got, c.want)
 		}
+	}
+}
+
+// TestExecReturnsPanicAsError checks the documented convention: under graph.Exec a
+// bad argument comes back from Call as an error carrying the panic message.
+func TestExecReturnsPanicAsError(t *testing.T) {
+	e, err := NewExec(testBackend(), func(a, b *Node) *Node { return DPO(a, b, 0.5) })
+	if err != nil {
+		t.Fatalf("NewExec: %v", err)
+	}
+	_, err = e.Call([]float64{1, 2}, []float64{1})
+	want := "losses.DPO: chosenLogRatio shape (Float64)[2] != rejectedLogRatio shape (Float64)[1]"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Call error %v, want one containing %q", err, want)
 	}
 }

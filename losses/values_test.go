@@ -98,6 +98,9 @@ var scalarCases = []struct {
 	// e = [[16, 1], [9, 0.25]]: member means [12.5, 0.625]; mins [1, 0.25].
 	{"Ensemble/MinPerBatch outside", ensembleFn(1, MinPerBatch), []input{vec(4, -1), vec(0, 0), mat([]float64{0, 3}, []float64{2, -0.5})}, 0.625},
 	{"Ensemble/β=.5,z=1e4", ensembleFn(0.5, MinPerExample), []input{vec(1e4), vec(-1e4), mat([]float64{0, 1e4 - 2})}, 4}, // min(1e8, 2²)
+	// z = 1e4: member errors [1e8, 2²]; z is 2 above the interval [0, 1e4 − 2].
+	{"Ensemble/MinPerBatch z=1e4", ensembleFn(0.5, MinPerBatch), []input{vec(1e4), vec(-1e4), mat([]float64{0, 1e4 - 2})}, 4},
+	{"Ensemble/Hull z=1e4", ensembleFn(0.5, Hull), []input{vec(1e4), vec(-1e4), mat([]float64{0, 1e4 - 2})}, 4},
 	// ForwardKL: mean(ref − policy).
 	{"ForwardKL/[.5,-1]", forwardKLFn(), []input{vec(-1, -2), vec(-1.5, -1)}, -0.25},
 	{"ForwardKL/3", forwardKLFn(), []input{vec(0), vec(-3)}, 3},
