@@ -1,0 +1,142 @@
+// Package htmlexport renders an executed notebook as one standalone HTML page.
+//
+// Markdown cells are rendered with goldmark (GitHub-flavoured: tables,
+// strikethrough, autolinks, task lists; raw HTML kept). Code cells show their
+// source and, below it, their outputs: streams as preformatted text (stderr
+// tinted), errors with their traceback (ANSI colour codes removed), and rich
+// outputs inline, choosing per output the first MIME type present among
+// image/svg+xml, image/png, image/jpeg, text/html, text/markdown, text/plain.
+// The page has no external resources: CSS is embedded, images are data URIs
+// or inline SVG.
+package htmlexport
+
+import (
+	"bytes"
+	"fmt"
+	"html"
+	"regexp"
+	"strings"
+
+	"github.com/robustpo/robustpo/kernel/nbformat"
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/extension"
+	gmhtml "github.com/yuin/goldmark/renderer/html"
+)
+
+// css is the page style: a readable single column, monospace code blocks.
+const css = `
+body { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif; line-height: 1.55;
+  color: #1f2328; background: #fff; max-width: 980px; margin: 2em auto; padding: 0 1.2em; }
+h1, h2, h3 { line-height: 1.25; border-bottom: 1px solid #d8dee4; padding-bottom: .25em; }
+code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.88em; }
+pre { margin: 0; white-space: pre-wrap; word-wrap: break-word; }
+table { border-collapse: collapse; } th, td { border: 1px solid #d0d7de; padding: .3em .7em; }
+.cell { margin: 1.2em 0; }
+.code .source { background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 6px; padding: .7em 1em; }
+.prompt { color: #57606a; font-family: ui-monospace, monospace; font-size: .8em; margin-bottom: .2em; }
+.output { padding: .4em 1em; border-left: 3px solid #d0d7de; margin-top: .4em; overflow-x: auto; }
+.output.stderr { background: #fff8e6; border-left-color: #d4a72c; }
+.output.error { background: #ffebe9; border-left-color: #cf222e; }
+.output img, .output svg { max-width: 100%; height: auto; }
+.raw { color: #57606a; }
+`
+
+var ansiRe = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`)
+
+// StripANSI removes terminal escape sequences (colours) from s.
+func StripANSI(s string) string { return ansiRe.ReplaceAllString(s, "") }
+
+var md = goldmark.New(
+	goldmark.WithExtensions(extension.GFM),
+	goldmark.WithRendererOptions(gmhtml.WithUnsafe()),
+)
+
+// Markdown renders markdown source to HTML.
+func Markdown(src string) (string, error) {
+	var buf bytes.Buffer
+	if err := md.Convert([]byte(src), &buf); err != nil {
+		return "", fmt.Errorf("rendering markdown: %w", err)
+	}
+	return buf.String(), nil
+}
+
+// mimeOrder is the preference order for rich outputs.
+var mimeOrder = []string{"image/svg+xml", "image/png", "image/jpeg", "text/html", "text/markdown", "text/plain"}
+
+// Render returns the standalone HTML page for nb, titled title.
+func Render(nb *nbformat.Notebook, title string) ([]byte, error) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"+
+		"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>%s</title>\n<style>%s</style>\n</head>\n<body>\n",
+		html.EscapeString(title), css)
+	for i, c := range nb.Cells {
+		switch c.CellType {
+		case "markdown":
+			h, err := Markdown(c.Source.Text)
+			if err != nil {
+				return nil, fmt.Errorf("cell %d: %w", i+1, err)
+			}
+			fmt.Fprintf(&b, "<div class=\"cell markdown\">\n%s</div>\n", h)
+		case "raw":
+			fmt.Fprintf(&b, "<div class=\"cell raw\"><pre>%s</pre></div>\n", html.EscapeString(c.Source.Text))
+		case "code":
+			count := " "
+			if c.ExecutionCount != nil {
+				count = fmt.Sprint(*c.ExecutionCount)
+			}
+			fmt.Fprintf(&b, "<div class=\"cell code\">\n<div class=\"prompt\">In [%s]:</div>\n<pre class=\"source\"><code class=\"language-go\">%s</code></pre>\n",
+				count, html.EscapeString(c.Source.Text))
+			for _, o := range c.Outputs {
+				s, err := renderOutput(o)
+				if err != nil {
+					return nil, fmt.Errorf("cell %d: %w", i+1, err)
+				}
+				b.WriteString(s)
+			}
+			b.WriteString("</div>\n")
+		}
+	}
+	b.WriteString("</body>\n</html>\n")
+	return []byte(b.String()), nil
+}
+
+func renderOutput(o *nbformat.Output) (string, error) {
+	switch o.OutputType {
+	case "stream":
+		class := "output stream"
+		if o.Name == "stderr" {
+			class += " stderr"
+		}
+		return fmt.Sprintf("<div class=\"%s\"><pre>%s</pre></div>\n", class, html.EscapeString(StripANSI(o.TextString()))), nil
+	case "error":
+		text := strings.Join(o.Traceback, "\n")
+		if text == "" {
+			text = o.EName + ": " + o.EValue
+		}
+		return fmt.Sprintf("<div class=\"output error\"><pre>%s</pre></div>\n", html.EscapeString(StripANSI(text))), nil
+	case "display_data", "execute_result":
+		for _, mime := range mimeOrder {
+			v, ok := o.Data[mime]
+			if !ok {
+				continue
+			}
+			body := v.Text
+			switch mime {
+			case "image/svg+xml", "text/html":
+				return "<div class=\"output rich\">" + body + "</div>\n", nil
+			case "image/png", "image/jpeg":
+				b64 := strings.Join(strings.Fields(body), "")
+				return fmt.Sprintf("<div class=\"output rich\"><img alt=\"output\" src=\"data:%s;base64,%s\"></div>\n", mime, b64), nil
+			case "text/markdown":
+				h, err := Markdown(body)
+				if err != nil {
+					return "", err
+				}
+				return "<div class=\"output rich\">" + h + "</div>\n", nil
+			default:
+				return fmt.Sprintf("<div class=\"output\"><pre>%s</pre></div>\n", html.EscapeString(StripANSI(body))), nil
+			}
+		}
+	}
+	return "", nil
+}

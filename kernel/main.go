@@ -1,0 +1,73 @@
+// Command kernel installs the GoNB Jupyter kernel for this repository, runs
+// notebooks headlessly and opens a terminal REPL, all on the same Go Jupyter
+// client (package kernel/jupyter).
+//
+//	go run ./kernel install [--name robustpo] [--jupyter-data-dir DIR] [--with-gopls]
+//	go run ./kernel doctor
+//	go run ./kernel run [-o DIR] [--timeout 10m] [--html] [--kernel NAME] [--autoget] [-v] NB.ipynb...
+//	go run ./kernel repl [--out DIR] [--autoget] [-v]
+//
+// Exit status: 0 success; 1 a cell failed (compile error, error reply, a
+// cell program that panicked or exited non-zero, a per-cell timeout) or a
+// tool could not be built; 2 bad usage or bad input (missing file, not a
+// notebook, invalid JSON, nbformat < 4, unknown kernel name); 130 after
+// Ctrl-C.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit statuses.
+const (
+	exitOK        = 0
+	exitFailed    = 1
+	exitBadInput  = 2
+	exitInterrupt = 130
+)
+
+const usage = `usage: go run ./kernel <command> [flags]
+
+commands:
+  install   build gonb and goimports at the pinned versions and install the Jupyter kernelspec
+  doctor    check the prerequisites, one line each
+  run       execute notebooks headlessly, write executed copies (and --html pages)
+  repl      an interactive terminal REPL on the GoNB kernel
+
+run "go run ./kernel <command> -h" for the flags of a command.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := runMain(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// runMain dispatches a command and returns the process exit status.
+func runMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitBadInput
+	}
+	switch args[0] {
+	case "install":
+		return cmdInstall(ctx, args[1:], stdout, stderr)
+	case "doctor":
+		return cmdDoctor(ctx, args[1:], stdout, stderr)
+	case "run":
+		return cmdRun(ctx, args[1:], stdout, stderr)
+	case "repl":
+		return cmdRepl(ctx, args[1:], stdin, stdout, stderr)
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "kernel: unknown command %q\n%s", args[0], usage)
+	return exitBadInput
+}

@@ -1,0 +1,398 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/robustpo/robustpo/kernel/htmlexport"
+	"github.com/robustpo/robustpo/kernel/jupyter"
+	"github.com/robustpo/robustpo/kernel/kernelspec"
+	"github.com/robustpo/robustpo/kernel/nbformat"
+)
+
+// runConfig holds the flags of `kernel run`.
+type runConfig struct {
+	OutDir  string
+	Timeout time.Duration
+	HTML    bool
+	Kernel  string
+	AutoGet bool
+	Verbose bool
+}
+
+// knownKernels are the kernelspec names this runner executes: all run GoNB.
+var knownKernels = []string{kernelspec.DefaultName, "gonb", "go"}
+
+// parseInterleaved parses flags that may appear before or after positional
+// arguments, returning the positional ones.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// exitStatusRe matches the line GoNB writes to stderr when a cell program
+// exits non-zero (including after a panic, status 2).
+var exitStatusRe = regexp.MustCompile(`(?m)^exit status (-?\d+)\s*$`)
+
+func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfg := runConfig{}
+	fs.StringVar(&cfg.OutDir, "o", "out", "directory for the executed notebooks (and HTML pages)")
+	fs.DurationVar(&cfg.Timeout, "timeout", 10*time.Minute, "per-cell time limit")
+	fs.BoolVar(&cfg.HTML, "html", false, "also write DIR/<name>.html, a standalone page")
+	fs.StringVar(&cfg.Kernel, "kernel", "", "kernel name (default: the notebook's kernelspec, else "+kernelspec.DefaultName+")")
+	fs.BoolVar(&cfg.AutoGet, "autoget", false, "keep GoNB's automatic `go get` before each cell (off: imports resolve from the repository's go.work)")
+	fs.BoolVar(&cfg.Verbose, "v", false, "copy the kernel's log to stderr")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: go run ./kernel run [-o DIR] [--timeout 10m] [--html] [--kernel NAME] [--autoget] [-v] NB.ipynb...")
+		fs.PrintDefaults()
+	}
+	paths, err := parseInterleaved(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitBadInput
+	}
+	if len(paths) == 0 {
+		fmt.Fprintln(stderr, "kernel run: no notebook given")
+		return exitBadInput
+	}
+	if cfg.Timeout <= 0 {
+		fmt.Fprintf(stderr, "kernel run: --timeout must be positive, got %v\n", cfg.Timeout)
+		return exitBadInput
+	}
+
+	// Validate every input before starting anything: bad input writes nothing.
+	nbs := make([]*nbformat.Notebook, len(paths))
+	outs := map[string]string{}
+	for i, p := range paths {
+		nb, err := nbformat.Load(p)
+		if err != nil {
+			fmt.Fprintf(stderr, "kernel run: %v\n", oneLine(err))
+			return exitBadInput
+		}
+		name := cfg.Kernel
+		if name == "" {
+			name = nb.KernelName()
+		}
+		if name != "" && !isKnownKernel(name) {
+			fmt.Fprintf(stderr, "kernel run: %s: unknown kernel name %q (this runner runs GoNB: %s)\n", p, name, strings.Join(knownKernels, ", "))
+			return exitBadInput
+		}
+		base := strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))
+		if prev, dup := outs[base]; dup {
+			fmt.Fprintf(stderr, "kernel run: %s: same output name %q as %s\n", p, base, prev)
+			return exitBadInput
+		}
+		outs[base] = p
+		nbs[i] = nb
+	}
+	if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
+		fmt.Fprintf(stderr, "kernel run: creating output dir: %v\n", err)
+		return exitFailed
+	}
+
+	status := exitOK
+	for i, p := range paths {
+		st := runNotebook(ctx, cfg, p, nbs[i], stdout, stderr)
+		if st != exitOK {
+			status = st
+		}
+		if st == exitInterrupt {
+			break
+		}
+	}
+	return status
+}
+
+func isKnownKernel(name string) bool {
+	for _, k := range knownKernels {
+		if k == name {
+			return true
+		}
+	}
+	return false
+}
+
+// oneLine keeps the first line of an error message.
+func oneLine(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return s
+}
+
+// cellFailure describes why a cell failed.
+type cellFailure struct {
+	Reason string   // e.g. "compile error", "panic / exit status 2", "timed out after 10s"
+	Lines  []string // first error lines
+}
+
+// runNotebook executes one notebook in a fresh kernel and writes its outputs.
+func runNotebook(ctx context.Context, cfg runConfig, path string, nb *nbformat.Notebook, stdout, stderr io.Writer) int {
+	name := filepath.Base(path)
+	base := strings.TrimSuffix(name, filepath.Ext(name))
+	outPath := filepath.Join(cfg.OutDir, base+".ipynb")
+	htmlPath := filepath.Join(cfg.OutDir, base+".html")
+
+	t0 := time.Now()
+	client, err := startKernel(ctx, kernelOptions{AutoGet: cfg.AutoGet, Verbose: cfg.Verbose, Log: stderr})
+	if err != nil {
+		if ctx.Err() != nil {
+			fmt.Fprintf(stderr, "%s: interrupted while starting the kernel\n", name)
+			return exitInterrupt
+		}
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return exitFailed
+	}
+	defer func() { _ = client.Close() }()
+	fmt.Fprintf(stdout, "%s: kernel started in %.1fs\n", name, time.Since(t0).Seconds())
+
+	// Clear stale outputs; cells after a failure keep none.
+	for _, c := range nb.Cells {
+		if c.CellType == "code" {
+			c.Outputs, c.ExecutionCount = nil, nil
+		}
+	}
+	status := exitOK
+	for i, c := range nb.Cells {
+		if c.CellType != "code" || strings.TrimSpace(c.Source.Text) == "" {
+			continue
+		}
+		cellStart := time.Now()
+		fail := executeCell(ctx, client, c, cfg.Timeout)
+		secs := time.Since(cellStart).Seconds()
+		if fail == nil {
+			fmt.Fprintf(stdout, "%s: cell %d: %.1fs ok\n", name, i+1, secs)
+			continue
+		}
+		fmt.Fprintf(stdout, "%s: cell %d: %.1fs FAILED\n", name, i+1, secs)
+		fmt.Fprintf(stderr, "%s: cell %d failed: %s\n", name, i+1, fail.Reason)
+		for _, l := range fail.Lines {
+			fmt.Fprintf(stderr, "    %s\n", l)
+		}
+		status = exitFailed
+		if ctx.Err() != nil {
+			status = exitInterrupt
+		}
+		break
+	}
+	if err := writeOutputs(nb, outPath, htmlPath, cfg.HTML, base); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return exitFailed
+	}
+	fmt.Fprintf(stdout, "%s: wrote %s", name, outPath)
+	if cfg.HTML {
+		fmt.Fprintf(stdout, " and %s", htmlPath)
+	}
+	fmt.Fprintf(stdout, " (%.1fs)\n", time.Since(t0).Seconds())
+	return status
+}
+
+func writeOutputs(nb *nbformat.Notebook, outPath, htmlPath string, withHTML bool, title string) error {
+	data, err := nb.Marshal()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(outPath, data, 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", outPath, err)
+	}
+	if withHTML {
+		page, err := htmlexport.Render(nb, title)
+		if err != nil {
+			return fmt.Errorf("rendering %s: %w", htmlPath, err)
+		}
+		if err := os.WriteFile(htmlPath, page, 0o644); err != nil {
+			return fmt.Errorf("writing %s: %w", htmlPath, err)
+		}
+	}
+	return nil
+}
+
+// outputCollector turns iopub messages into nbformat outputs of one cell.
+type outputCollector struct {
+	outputs    []*nbformat.Output
+	displays   map[string]*nbformat.Output // display_id → output
+	stderr     strings.Builder
+	clearNext  bool
+	errOutputs []*nbformat.Output
+}
+
+func toMIME(data map[string]any) map[string]nbformat.MultilineString {
+	out := make(map[string]nbformat.MultilineString, len(data))
+	for k, v := range data {
+		if s, ok := v.(string); ok {
+			out[k] = nbformat.MultilineString{Text: s}
+			continue
+		}
+		raw, _ := jsonMarshal(v)
+		out[k] = nbformat.MultilineString{Text: string(raw), Raw: true}
+	}
+	return out
+}
+
+func (oc *outputCollector) add(o *nbformat.Output) {
+	if oc.clearNext {
+		oc.outputs, oc.clearNext = nil, false
+	}
+	oc.outputs = append(oc.outputs, o)
+}
+
+// handle consumes one iopub message.
+func (oc *outputCollector) handle(m *jupyter.Message) {
+	switch m.Type() {
+	case "stream":
+		var s jupyter.StreamContent
+		if m.Decode(&s) != nil {
+			return
+		}
+		if s.Name == "stderr" {
+			oc.stderr.WriteString(s.Text)
+		}
+		if n := len(oc.outputs); n > 0 && !oc.clearNext && oc.outputs[n-1].OutputType == "stream" && oc.outputs[n-1].Name == s.Name {
+			oc.outputs[n-1].Text.Text += s.Text
+			return
+		}
+		oc.add(&nbformat.Output{OutputType: "stream", Name: s.Name, Text: &nbformat.MultilineString{Text: s.Text}})
+	case "display_data", "execute_result", "update_display_data":
+		var d jupyter.DisplayContent
+		if m.Decode(&d) != nil {
+			return
+		}
+		id, _ := d.Transient["display_id"].(string)
+		md := d.Metadata
+		if md == nil {
+			md = map[string]any{}
+		}
+		if m.Type() == "update_display_data" {
+			if o := oc.displays[id]; o != nil {
+				o.Data, o.Metadata = toMIME(d.Data), md
+			}
+			return
+		}
+		o := &nbformat.Output{OutputType: m.Type(), Data: toMIME(d.Data), Metadata: md}
+		if m.Type() == "execute_result" {
+			n := d.ExecutionCount
+			o.ExecutionCount = &n
+		}
+		if id != "" {
+			if oc.displays == nil {
+				oc.displays = map[string]*nbformat.Output{}
+			}
+			oc.displays[id] = o
+		}
+		oc.add(o)
+	case "error":
+		var e jupyter.ErrorContent
+		if m.Decode(&e) != nil {
+			return
+		}
+		o := &nbformat.Output{OutputType: "error", EName: e.EName, EValue: e.EValue, Traceback: e.Traceback}
+		if o.Traceback == nil {
+			o.Traceback = []string{}
+		}
+		oc.errOutputs = append(oc.errOutputs, o)
+		oc.add(o)
+	case "clear_output":
+		var c struct {
+			Wait bool `json:"wait"`
+		}
+		_ = m.Decode(&c)
+		if c.Wait {
+			oc.clearNext = true
+		} else {
+			oc.outputs = nil
+		}
+	}
+}
+
+// executeCell runs one code cell, storing its outputs and execution count,
+// and returns why it failed, or nil.
+func executeCell(ctx context.Context, client *jupyter.Client, c *nbformat.Cell, timeout time.Duration) *cellFailure {
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	oc := &outputCollector{}
+	reply, err := client.Execute(cctx, c.Source.Text, oc.handle)
+	c.Outputs = oc.outputs
+	if reply != nil && reply.ExecutionCount > 0 {
+		n := reply.ExecutionCount
+		c.ExecutionCount = &n
+	}
+	return classify(reply, err, oc, timeout, ctx.Err() != nil)
+}
+
+// classify decides whether a cell failed: an error from the client (timeout,
+// interrupt, dead kernel), a non-ok reply (compile errors and runtime errors
+// are error replies), or GoNB's "exit status N" on stderr (a cell program
+// that panicked or exited non-zero even when GoNB replied ok).
+func classify(reply *jupyter.ExecuteReply, err error, oc *outputCollector, timeout time.Duration, interrupted bool) *cellFailure {
+	stderrLines := firstLines(htmlexport.StripANSI(oc.stderr.String()), 8)
+	switch {
+	case interrupted:
+		return &cellFailure{Reason: "interrupted (Ctrl-C)", Lines: stderrLines}
+	case errors.Is(err, context.DeadlineExceeded):
+		return &cellFailure{Reason: fmt.Sprintf("timed out after %v", timeout), Lines: stderrLines}
+	case err != nil:
+		return &cellFailure{Reason: oneLine(err), Lines: stderrLines}
+	case reply == nil:
+		return &cellFailure{Reason: "no execute_reply"}
+	}
+	exitMatch := exitStatusRe.FindStringSubmatch(oc.stderr.String())
+	if reply.Status == "ok" && exitMatch == nil {
+		return nil
+	}
+	reason := "error reply"
+	switch {
+	case exitMatch != nil && strings.Contains(oc.stderr.String(), "panic:"):
+		reason = "cell program panicked (exit status " + exitMatch[1] + ")"
+	case exitMatch != nil:
+		reason = "cell program exited with status " + exitMatch[1]
+	case strings.Contains(reply.EValue, "go build"), strings.Contains(reply.EValue, "go get"):
+		reason = "compile error"
+	case reply.Status != "error":
+		reason = "execute_reply status " + reply.Status
+	}
+	lines := stderrLines
+	if exitMatch == nil || len(lines) == 0 {
+		tb := htmlexport.StripANSI(strings.Join(reply.Traceback, "\n"))
+		if strings.TrimSpace(tb) == "" {
+			tb = reply.EName + ": " + reply.EValue
+		}
+		lines = append(lines, firstLines(tb, 8)...)
+	}
+	return &cellFailure{Reason: reason, Lines: lines}
+}
+
+// firstLines returns up to n non-blank lines of s.
+func firstLines(s string, n int) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		l = strings.TrimRight(l, " \t\r")
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		out = append(out, l)
+		if len(out) == n {
+			break
+		}
+	}
+	return out
+}
