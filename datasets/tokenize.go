@@ -199,7 +199,7 @@ func (t SynthTokenizer) lookup(name string) (int, bool) {
 		return 0, false
 	}
 	n, err := strconv.Atoi(name[1:])
-	if err != nil || n < 0 || name[1] == '+' || name[1] == '-' {
+	if err != nil || name[1] == '+' || name[1] == '-' || (len(name) > 2 && name[1] == '0') {
 		return 0, false
 	}
 	switch name[0] {
