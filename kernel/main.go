@@ -43,7 +43,13 @@ run "go run ./kernel <command> -h" for the flags of a command.
 `
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx := context.Background()
+	stop := func() {}
+	if len(os.Args) < 2 || os.Args[1] != "repl" {
+		// The REPL handles Ctrl-C itself (interrupting the running cell);
+		// everywhere else Ctrl-C cancels, which interrupts and shuts down.
+		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	}
 	code := runMain(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
