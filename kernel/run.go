@@ -365,9 +365,11 @@ func classify(reply *jupyter.ExecuteReply, err error, oc *outputCollector, timeo
 		reason = "cell program panicked (exit status " + exitMatch[1] + ")"
 	case exitMatch != nil:
 		reason = "cell program exited with status " + exitMatch[1]
-	case strings.Contains(reply.EValue, "go build"), strings.Contains(reply.EValue, "go get"):
+	case reply.Status == "error":
+		// No "exit status" line: the cell program never ran, so GoNB failed
+		// while parsing, fetching imports or compiling the cell.
 		reason = "compile error"
-	case reply.Status != "error":
+	default:
 		reason = "execute_reply status " + reply.Status
 	}
 	lines := stderrLines

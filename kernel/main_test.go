@@ -1,0 +1,465 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/robustpo/robustpo/kernel/kernelspec"
+	"github.com/robustpo/robustpo/kernel/nbformat"
+)
+
+// testBinDir holds the gonb and goimports built once for all tests; gonb
+// processes whose executable lives there were started by these tests.
+var testBinDir string
+
+func TestMain(m *testing.M) {
+	os.Exit(testMain(m))
+}
+
+func testMain(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "robustpo-kernel-test-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	testBinDir = dir
+	os.Setenv(kernelspec.BinDirEnv, dir)
+	wd, _ := os.Getwd()
+	root, err := kernelspec.RepoRoot(wd)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if _, err := kernelspec.Build(context.Background(), root, kernelspec.ToolsIn(dir), nil); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}
+
+// runKernelCmd runs the command in-process and returns its exit status and
+// outputs.
+func runKernelCmd(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := runMain(context.Background(), args, strings.NewReader(""), &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// testGonbProcs lists the pids of live gonb processes started from testBinDir.
+func testGonbProcs(t *testing.T) []string {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatalf("listing /proc: %v", err)
+	}
+	var pids []string
+	for _, e := range entries {
+		exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
+		if err != nil {
+			continue
+		}
+		if strings.HasPrefix(exe, testBinDir+string(filepath.Separator)) {
+			stat, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+			if strings.Contains(string(stat), ") Z ") { // zombie: already dead
+				continue
+			}
+			pids = append(pids, e.Name())
+		}
+	}
+	return pids
+}
+
+func assertNoGonbLeft(t *testing.T) {
+	t.Helper()
+	if pids := testGonbProcs(t); len(pids) > 0 {
+		t.Errorf("gonb processes started by the test still running: %v", pids)
+	}
+}
+
+// writeNotebook writes a notebook with the given code cells (a markdown
+// cell first) and returns its path.
+func writeNotebook(t *testing.T, dir, name string, cells ...string) string {
+	t.Helper()
+	nb := map[string]any{
+		"nbformat": 4, "nbformat_minor": 5,
+		"metadata": map[string]any{"kernelspec": map[string]any{"name": "robustpo", "display_name": "Go (robustpo)", "language": "go"}},
+	}
+	list := []any{map[string]any{"cell_type": "markdown", "metadata": map[string]any{}, "source": "# " + name}}
+	for _, c := range cells {
+		list = append(list, map[string]any{"cell_type": "code", "metadata": map[string]any{}, "source": c, "outputs": []any{}, "execution_count": nil})
+	}
+	nb["cells"] = list
+	data, _ := json.MarshalIndent(nb, "", " ")
+	p := filepath.Join(dir, name+".ipynb")
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestRunTinyNotebook(t *testing.T) {
+	in := filepath.Join("testdata", "tiny.ipynb")
+	before, err := os.ReadFile(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	code, stdout, stderr := runKernelCmd(t, "run", "--html", "-o", out, in)
+	assertNoGonbLeft(t)
+	if code != exitOK {
+		t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"tiny.ipynb: cell 2: ", "tiny.ipynb: cell 3: ", "tiny.ipynb: cell 4: "} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks progress line %q:\n%s", want, stdout)
+		}
+	}
+	if strings.Contains(stdout, "FAILED") {
+		t.Errorf("unexpected failure:\n%s", stdout)
+	}
+	after, _ := os.ReadFile(in)
+	if !bytes.Equal(before, after) {
+		t.Errorf("input notebook %s was modified", in)
+	}
+	nb, err := nbformat.Load(filepath.Join(out, "tiny.ipynb"))
+	if err != nil {
+		t.Fatalf("reading the executed notebook: %v", err)
+	}
+	if len(nb.Cells) != 4 {
+		t.Fatalf("executed notebook has %d cells, want 4", len(nb.Cells))
+	}
+	// Execution counts 1, 2, 3 on the three code cells.
+	for i, c := range nb.Cells[1:] {
+		if c.ExecutionCount == nil || *c.ExecutionCount != i+1 {
+			t.Errorf("cell %d: execution_count %v, want %d", i+2, c.ExecutionCount, i+1)
+		}
+	}
+	stream := func(c *nbformat.Cell) string {
+		var s string
+		for _, o := range c.Outputs {
+			if o.OutputType == "stream" && o.Name == "stdout" {
+				s += o.TextString()
+			}
+		}
+		return s
+	}
+	if got := stream(nb.Cells[1]); got != "hello from a cell\n" {
+		t.Errorf("cell 2 stdout %q, want %q", got, "hello from a cell\n")
+	}
+	if got := stream(nb.Cells[3]); got != "triple=42 graph.Add=true\n" {
+		t.Errorf("cell 4 stdout %q (repo package and GoMLX imported through go.work)", got)
+	}
+	var svg string
+	for _, o := range nb.Cells[2].Outputs {
+		if o.OutputType == "display_data" {
+			for _, v := range o.Data {
+				if strings.Contains(v.Text, "<svg") {
+					svg = v.Text
+				}
+			}
+		}
+	}
+	if !strings.Contains(svg, `fill="teal"`) {
+		t.Errorf("cell 3: no display_data with the SVG; outputs: %+v", nb.Cells[2].Outputs)
+	}
+	// Raw JSON must carry the nbformat-required fields of display_data.
+	raw, _ := os.ReadFile(filepath.Join(out, "tiny.ipynb"))
+	if !strings.Contains(string(raw), `"output_type": "display_data"`) || !strings.Contains(string(raw), `"metadata": {}`) {
+		t.Errorf("executed notebook JSON lacks display_data with metadata:\n%s", raw)
+	}
+	page, err := os.ReadFile(filepath.Join(out, "tiny.html"))
+	if err != nil {
+		t.Fatalf("HTML page: %v", err)
+	}
+	for _, want := range []string{"<!DOCTYPE html>", "<h1>Tiny notebook</h1>", "<table>", "hello from a cell", `fill="teal"`, "In [1]:"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("HTML page lacks %q", want)
+		}
+	}
+}
+
+func TestRunFailuresExitNonZero(t *testing.T) {
+	dir := t.TempDir()
+	out := t.TempDir()
+	after := "%%\nfmt.Println(\"must not run\")"
+	nbs := []struct {
+		name, cell, reason, line string
+	}{
+		{"compile", "func main() { undefinedThing() }", "compile error", "undefined: undefinedThing"},
+		{"panic", "%%\nx := []int{1}\ni := 3\nfmt.Println(x[i])", "panicked", "index out of range [3] with length 1"},
+		{"exit3", "import \"os\"\n%%\nfmt.Println(\"bye\")\nos.Exit(3)", "exited with status 3", ""},
+		{"timeout", "import \"time\"\n%%\ntime.Sleep(10 * time.Minute)", "timed out after 5s", ""},
+	}
+	var paths []string
+	for _, n := range nbs {
+		paths = append(paths, writeNotebook(t, dir, n.name, "%%\nfmt.Println(\"first\")", n.cell, after))
+	}
+	args := append([]string{"run", "--timeout", "5s", "-o", out}, paths...)
+	code, stdout, stderr := runKernelCmd(t, args...)
+	assertNoGonbLeft(t)
+	if code != exitFailed {
+		t.Errorf("exit %d, want %d", code, exitFailed)
+	}
+	for _, n := range nbs {
+		head := n.name + ".ipynb: cell 3 failed: "
+		if !strings.Contains(stderr, head) || !strings.Contains(stderr[strings.Index(stderr, head):], n.reason) {
+			t.Errorf("%s: stderr lacks %q ... %q:\n%s", n.name, head, n.reason, stderr)
+		}
+		if n.line != "" && !strings.Contains(stderr, n.line) {
+			t.Errorf("%s: stderr lacks the error line %q", n.name, n.line)
+		}
+		if !strings.Contains(stdout, n.name+".ipynb: cell 3: ") || !strings.Contains(stdout, "FAILED") {
+			t.Errorf("%s: no FAILED progress line:\n%s", n.name, stdout)
+		}
+		nb, err := nbformat.Load(filepath.Join(out, n.name+".ipynb"))
+		if err != nil {
+			t.Errorf("%s: executed notebook: %v", n.name, err)
+			continue
+		}
+		if len(nb.Cells[1].Outputs) == 0 {
+			t.Errorf("%s: cell 2 (before the failure) has no output", n.name)
+		}
+		if len(nb.Cells[3].Outputs) != 0 || nb.Cells[3].ExecutionCount != nil {
+			t.Errorf("%s: cell 4 ran after the failure: %+v", n.name, nb.Cells[3].Outputs)
+		}
+	}
+	if strings.Contains(stdout, "must not run") || strings.Contains(stderr, "must not run") {
+		t.Errorf("a cell after a failure was executed")
+	}
+}
+
+func TestRunBadInput(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cases := []struct {
+		name, path, want string
+	}{
+		{"missing", filepath.Join(dir, "nope.ipynb"), "no such file"},
+		{"not a notebook", write("list.ipynb", `[1, 2, 3]`), "invalid JSON"},
+		{"no nbformat", write("obj.ipynb", `{"cells": []}`), "not a Jupyter notebook"},
+		{"plain text", write("notes.txt", "just some notes\n"), "invalid JSON"},
+		{"invalid JSON", write("broken.ipynb", "{\"cells\": [\n  {\"cell_type\": \"code\",\n}"), "broken.ipynb:3: invalid JSON"},
+		{"nbformat 3", write("old.ipynb", `{"nbformat": 3, "nbformat_minor": 0, "worksheets": [], "metadata": {}}`), "nbformat 3 is not supported"},
+		{"unknown kernel", write("py.ipynb", `{"nbformat": 4, "nbformat_minor": 5, "metadata": {"kernelspec": {"name": "python3"}}, "cells": []}`), `unknown kernel name "python3"`},
+		{"directory", dir, "is a directory"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out")
+			code, stdout, stderr := runKernelCmd(t, "run", "--html", "-o", out, c.path)
+			if code != exitBadInput {
+				t.Errorf("exit %d, want %d; stderr %q", code, exitBadInput, stderr)
+			}
+			if strings.Count(stderr, "\n") != 1 {
+				t.Errorf("want one line on stderr, got %q", stderr)
+			}
+			if !strings.Contains(stderr, c.path) || !strings.Contains(stderr, c.want) {
+				t.Errorf("stderr %q should name %s and say %q", stderr, c.path, c.want)
+			}
+			if stdout != "" {
+				t.Errorf("stdout should be empty, got %q", stdout)
+			}
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Errorf("output dir %s was created (err %v): bad input must write nothing", out, err)
+			}
+		})
+	}
+	// The --kernel flag is checked the same way.
+	good := writeNotebook(t, dir, "good")
+	code, _, stderr := runKernelCmd(t, "run", "--kernel", "julia", "-o", filepath.Join(dir, "o2"), good)
+	if code != exitBadInput || !strings.Contains(stderr, `unknown kernel name "julia"`) {
+		t.Errorf("--kernel julia: exit %d, stderr %q", code, stderr)
+	}
+	assertNoGonbLeft(t)
+}
+
+func TestRunOutputIntoOwnDirectory(t *testing.T) {
+	dir := t.TempDir()
+	p := writeNotebook(t, dir, "self", "%%\nfmt.Println(6 * 7)")
+	code, stdout, stderr := runKernelCmd(t, "run", "-o", dir, p)
+	assertNoGonbLeft(t)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	nb, err := nbformat.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := nb.Cells[1].Outputs; len(got) != 1 || got[0].TextString() != "42\n" {
+		t.Errorf("with -o at its own directory the notebook is rewritten with outputs; got %+v", got)
+	}
+}
+
+func TestInstallAndDoctor(t *testing.T) {
+	data := t.TempDir()
+	code, stdout, stderr := runKernelCmd(t, "install", "--name", "robustpo-test", "--jupyter-data-dir", data)
+	if code != exitOK {
+		t.Fatalf("install: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	specPath := filepath.Join(data, "kernels", "robustpo-test", "kernel.json")
+	if !strings.Contains(stdout, "wrote kernelspec") || !strings.Contains(stdout, specPath) {
+		t.Errorf("install should say it wrote %s:\n%s", specPath, stdout)
+	}
+	raw, err := os.ReadFile(specPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spec kernelspec.Spec
+	if err := json.Unmarshal(raw, &spec); err != nil {
+		t.Fatal(err)
+	}
+	wd, _ := os.Getwd()
+	root := filepath.Dir(wd)
+	wantArgv := []string{filepath.Join(testBinDir, "gonb"), "--kernel", "{connection_file}", "-go_work=" + root}
+	if fmt.Sprint(spec.Argv) != fmt.Sprint(wantArgv) {
+		t.Errorf("argv %q, want %q", spec.Argv, wantArgv)
+	}
+	if spec.DisplayName != "Go (robustpo)" || spec.Language != "go" {
+		t.Errorf("display_name %q language %q", spec.DisplayName, spec.Language)
+	}
+	if spec.Env["GOEXPERIMENT"] != "simd" || spec.Env["GOMLX_NO_AUTO_INSTALL"] != "1" {
+		t.Errorf("env %v lacks GOEXPERIMENT=simd or GOMLX_NO_AUTO_INSTALL=1", spec.Env)
+	}
+	path := filepath.SplitList(spec.Env["PATH"])
+	goCmd, _ := exec.LookPath("go")
+	goAbs, _ := filepath.Abs(goCmd)
+	if len(path) < 2 || path[0] != testBinDir || path[1] != filepath.Dir(goAbs) {
+		t.Errorf("PATH %q should start with %s then %s", spec.Env["PATH"], testBinDir, filepath.Dir(goAbs))
+	}
+	if strings.Contains(spec.Env["GOFLAGS"], "-mod=") {
+		t.Errorf("GOFLAGS %q keeps -mod, which workspace mode rejects", spec.Env["GOFLAGS"])
+	}
+
+	// Idempotent: a second install changes nothing and says so.
+	code, stdout, _ = runKernelCmd(t, "install", "--name", "robustpo-test", "--jupyter-data-dir", data)
+	if code != exitOK || strings.Contains(stdout, "wrote") || !strings.Contains(stdout, "unchanged: kernelspec") {
+		t.Errorf("second install: exit %d, output:\n%s", code, stdout)
+	}
+	raw2, _ := os.ReadFile(specPath)
+	if !bytes.Equal(raw, raw2) {
+		t.Errorf("second install rewrote kernel.json differently")
+	}
+
+	for _, backend := range []string{"", "xla:cpu"} {
+		t.Setenv("GOMLX_BACKEND", backend)
+		code, stdout, _ = runKernelCmd(t, "doctor", "--name", "robustpo-test", "--jupyter-data-dir", data)
+		if code != exitOK {
+			t.Errorf("doctor exit %d", code)
+		}
+		lines := strings.Split(strings.TrimSpace(stdout), "\n")
+		if len(lines) != 7 {
+			t.Errorf("doctor printed %d lines, want 7 (go, gonb, goimports, gopls, jupyter, kernelspec, backend):\n%s", len(lines), stdout)
+		}
+		for _, want := range []string{"go         ok", "gonb       ok", "goimports  ok", "kernelspec ok", specPath} {
+			if !strings.Contains(stdout, want) {
+				t.Errorf("doctor output lacks %q:\n%s", want, stdout)
+			}
+		}
+		wantBackend := "backend    ok       go (pure Go)"
+		if backend != "" {
+			wantBackend = "backend    ok       xla:cpu (from GOMLX_BACKEND)"
+		}
+		if !strings.Contains(stdout, wantBackend) {
+			t.Errorf("doctor output lacks %q:\n%s", wantBackend, stdout)
+		}
+	}
+	code, stdout, _ = runKernelCmd(t, "doctor", "--name", "absent-kernel", "--jupyter-data-dir", data)
+	if code != exitOK || !strings.Contains(stdout, "kernelspec missing  run: go run ./kernel install") {
+		t.Errorf("doctor with no kernelspec should say how to fix it:\n%s", stdout)
+	}
+}
+
+// fakeLines feeds the REPL scripted input; after the script it returns EOF.
+type fakeLines struct {
+	lines []string
+}
+
+func (f *fakeLines) Prompt(string) (string, error) {
+	if len(f.lines) == 0 {
+		return "", io.EOF
+	}
+	l := f.lines[0]
+	f.lines = f.lines[1:]
+	return l, nil
+}
+
+func TestReplOnRealKernel(t *testing.T) {
+	client, err := startKernel(context.Background(), kernelOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = client.Close()
+		assertNoGonbLeft(t)
+	}()
+	var out, errOut bytes.Buffer
+	rich := t.TempDir()
+	r := &repl{client: client, out: &out, errOut: &errOut, richDir: rich}
+	input := &fakeLines{lines: []string{
+		"%%", `fmt.Println("repl says hi")`, "",
+		"", // extra empty lines at the prompt are ignored
+		`import "github.com/janpfeifer/gonb/gonbui"`, "%%",
+		"gonbui.DisplaySVG(`<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"8\" height=\"8\"><circle r=\"4\"/></svg>`)", "",
+		"%%", "var s []int", "_ = s[5]", "",
+		"import \"time\"", "%%", "time.Sleep(10 * time.Minute)", "",
+		"%%", `fmt.Println("after interrupt")`,
+	}}
+	interrupts := make(chan os.Signal, 1)
+	// The sleeping cell is interrupted as a Ctrl-C would: wait until its
+	// program runs (GoNB has started it), then signal.
+	go func() {
+		for !strings.Contains(errOut.String(), "index out of range") {
+			time.Sleep(100 * time.Millisecond)
+		}
+		time.Sleep(3 * time.Second)
+		interrupts <- os.Interrupt
+	}()
+	var recorded []string
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := r.loop(ctx, input, interrupts, func(c string) { recorded = append(recorded, c) }); err != nil {
+		t.Fatalf("repl loop: %v", err)
+	}
+	if len(recorded) != 5 {
+		t.Errorf("recorded %d cells, want 5: %q", len(recorded), recorded)
+	}
+	if !strings.Contains(out.String(), "repl says hi\n") {
+		t.Errorf("stdout lacks streamed text:\n%s", out.String())
+	}
+	saved := filepath.Join(rich, "output-001.html")
+	if !strings.Contains(out.String(), "saved to "+saved) {
+		t.Errorf("stdout should print the saved path %s:\n%s", saved, out.String())
+	}
+	if data, err := os.ReadFile(saved); err != nil || !strings.Contains(string(data), `<circle r="4"/>`) {
+		t.Errorf("saved rich output %s: %v %q", saved, err, data)
+	}
+	if !strings.Contains(errOut.String(), "[cell failed: cell program panicked (exit status 2)]") {
+		t.Errorf("stderr lacks the panic failure:\n%s", errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "^C: interrupting the cell") {
+		t.Errorf("the interrupt was not sent:\n%s", errOut.String())
+	}
+	if strings.Contains(errOut.String(), "timed out") || ctx.Err() != nil {
+		t.Errorf("the sleeping cell was not interrupted")
+	}
+	if !strings.Contains(out.String(), "after interrupt\n") {
+		t.Errorf("the kernel did not run a cell after the interrupt:\n%s\n%s", out.String(), errOut.String())
+	}
+}
