@@ -47,14 +47,15 @@ func TestLoadSamples(t *testing.T) {
 			Rejected: "Maybe buy a new one every week.",
 		}},
 		{"trl_chat.jsonl", FormatTRL, TextPair{
-			Prompt:   "\n\nSystem: You are a concise, practical assistant.\n\nHuman: How do I fix a flat bicycle tyre?\n\nAssistant:",
-			Chosen:   " Remove the wheel and lever one side of the tyre off the rim.",
-			Rejected: " Ride it anyway. Take it to a shop. Tyres go flat sometimes.",
+			Prompt: "\n\nSystem: You are a concise, practical assistant.\n\nHuman: How do I fix a flat bicycle tyre?\n\nAssistant:",
+			Chosen: " Remove the wheel and lever one side of the tyre off the rim. Pump the tube and find the hole by listening or using water. " +
+				"Patch the hole after roughening the area, or fit a new tube. Run your fingers inside the tyre to remove whatever caused the puncture.",
+			Rejected: " Take it to a shop.",
 		}},
 		{"hh.jsonl", FormatHH, TextPair{
 			Prompt:   "\n\nHuman: Hi, can I ask you something practical?\n\nAssistant: Of course, go ahead.\n\nHuman: How do I learn to touch type?\n\nAssistant:",
 			Chosen:   " Keep your fingers on the home row, F and J under the index fingers. Practise fifteen minutes a day with a typing tutor. Do not look at the keyboard, accept the errors at first. Aim for accuracy before speed.",
-			Rejected: " Type with two fingers, it works.",
+			Rejected: " Typing is obsolete.",
 		}},
 		{"tldr.jsonl", FormatTLDR, TextPair{
 			Prompt: "SUBREDDIT: r/running\nTITLE: What is a good way to start running?\nPOST: I have been trying to figure this out for a while. What is a good way to start running? " +

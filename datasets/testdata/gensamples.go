@@ -54,6 +54,14 @@ var topics = []topic{
 		[]string{"Throw the shirt away.", "Wear a darker shirt.", "Stains add character."}},
 }
 
+// rambles are long, unhelpful sentences: they make a rejected response
+// longer than a short helpful one.
+var rambles = []string{
+	"Honestly there are so many opinions about this online that it is hard to say anything definite, and everyone seems to have their own way of doing it.",
+	"I remember reading a long discussion about this once, but I cannot recall what the conclusion was, so it probably depends on a lot of different things.",
+	"People have been asking this question for years and the answers keep changing, so whatever you decide is probably fine in the end.",
+}
+
 // responses returns a chosen (helpful) and a rejected (poor) response. With
 // probability pLonger the chosen one has more sentences.
 func responses(rng *rand.Rand, t topic, pLonger float64) (string, string) {
@@ -62,9 +70,8 @@ func responses(rng *rand.Rand, t topic, pLonger float64) (string, string) {
 		nr := 1 + rng.IntN(nc-1)
 		return join(t.good[:nc]), join(pick(rng, t.poor, nr))
 	}
-	nc := 1
-	nr := 2 + rng.IntN(2)
-	return join(t.good[:nc]), join(pick(rng, t.poor, nr))
+	rej := append(pick(rng, t.poor, 1), pick(rng, rambles, 1+rng.IntN(2))...)
+	return join(t.good[:1]), join(rej)
 }
 
 func pick(rng *rand.Rand, pool []string, n int) []string {
@@ -126,7 +133,7 @@ func main() {
 		k := (i + 1) % len(topics)
 		t := topics[k]
 		post := "I have been trying to figure this out for a while. " + t.question + " I tried a few things from videos but nothing stuck, and I would love advice from people who have done it. " + join(t.good[2:])
-		good, poor := " "+join(t.good[:1]), " "+join(pick(rng, t.poor, 2))
+		good, poor := " "+join(t.good[:1]), " "+join(append(pick(rng, t.poor, 1), pick(rng, rambles, 1)...))
 		if rng.Float64() < 0.75 {
 			good = " " + join(t.good[:2+rng.IntN(2)])
 			poor = " " + t.poor[rng.IntN(len(t.poor))]
