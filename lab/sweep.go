@@ -1,0 +1,265 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/robustpo/robustpo/datasets"
+)
+
+// SweepOptions tunes SweepWith. The zero value is the default of Sweep.
+type SweepOptions struct {
+	// Progress receives the terminal progress bar (nil: os.Stderr). Inside a
+	// GoNB notebook the bar is an updating output block instead.
+	Progress io.Writer
+	// Quiet turns the progress bar off.
+	Quiet bool
+	// Workers bounds the jobs running at once: batched groups and configs
+	// that train alone (0 means GOMAXPROCS).
+	Workers int
+	// Unbatched trains every config through TrainContext, concurrently, instead
+	// of batching finite-set configs into shared graphs (for comparisons).
+	Unbatched bool
+}
+
+// Sweep trains every configuration of grid applied to base on data and
+// returns one Table row per configuration, in grid order. It stops on SIGINT
+// (how GoNB interrupts a cell). See SweepWith.
+func Sweep(base Config, grid Grid, data *datasets.FiniteData) (*Table, error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	return SweepWith(ctx, base, grid, data, SweepOptions{})
+}
+
+// SweepContext is Sweep under ctx instead of SIGINT. See SweepWith.
+func SweepContext(ctx context.Context, base Config, grid Grid, data *datasets.FiniteData) (*Table, error) {
+	return SweepWith(ctx, base, grid, data, SweepOptions{})
+}
+
+// SweepWith trains the configurations grid.Configs(base) on data:
+//
+//   - Cached configs are loaded from the run cache, with the key of a single
+//     Train run, so widening a grid trains only the new cells.
+//   - Finite-set configs of one method with equal structure (method, policy
+//     kind, Steps, BatchSize, LogEvery, Optimizer, and for Distill and EDPO
+//     EnsembleSize, Aggregation, DistillPairs, RefPairs) train as one batched
+//     graph: parameters [C, …θ], Adam moments and minibatches gain a leading
+//     config axis; β, γ, ε and the learning rate are per-config constants. Each
+//     config draws its reward fit and minibatches from its own Seed exactly as
+//     Train does, so its Run equals Train's up to rounding. Reward fits are
+//     shared by configs that differ only in fields the fit ignores.
+//   - Every other config (RLHF, groups of one) runs through TrainContext, up to
+//     Workers at a time.
+//
+// A config that is invalid, diverges (NaN/Inf) or fails becomes a row holding
+// its error (and its partial Run) while the others go on; the returned error
+// is then nil. When ctx is cancelled, the Table holds the rows finished so
+// far and the error wraps ErrInterrupted. Other errors (an invalid grid, no
+// backend) return a nil Table.
+//
+// Each batched Run's WallTime is its batch's wall time divided by the number
+// of configs in the batch.
+func SweepWith(ctx context.Context, base Config, grid Grid, data *datasets.FiniteData, opt SweepOptions) (*Table, error) {
+	start := time.Now()
+	if data == nil {
+		return nil, errors.New("lab: Sweep: nil dataset")
+	}
+	cfgs, vals, err := grid.Configs(base)
+	if err != nil {
+		return nil, fmt.Errorf("lab: Sweep: %w", err)
+	}
+	backend, err := Backend()
+	if err != nil {
+		return nil, fmt.Errorf("lab: Sweep: %w", err)
+	}
+	defer backend.Finalize()
+
+	rows := make([]Row, len(cfgs))
+	finished := make([]bool, len(cfgs))
+	problems := map[PolicyKind]*problem{}
+	groups := map[batchKey][]int{}
+	var groupOrder []batchKey
+	var singles []int
+	totalUnits := 0
+	cachedUnits := 0
+	for i, cfg := range cfgs {
+		rows[i].Values = vals[i]
+		rows[i].Config = cfg.WithDefaults()
+		if err := cfg.Validate(); err != nil {
+			rows[i].Err, finished[i] = fmt.Errorf("config %d: %w", i, err), true
+			continue
+		}
+		cfg = cfg.WithDefaults()
+		units := max(1, cfg.Steps)
+		totalUnits += units
+		if useRunCache(cfg) {
+			if run, ok := loadCached(cacheKey(cfg, data, backend.Name())); ok {
+				rows[i].Run, finished[i] = run, true
+				cachedUnits += units
+				continue
+			}
+		}
+		pr, ok := problems[cfg.Policy]
+		if !ok {
+			pr, err = newProblem(data, cfg.Policy)
+			if err != nil {
+				rows[i].Err, finished[i] = fmt.Errorf("config %d: %w", i, err), true
+				totalUnits -= units
+				continue
+			}
+			problems[cfg.Policy] = pr
+		}
+		if opt.Unbatched || !batchable(cfg) {
+			singles = append(singles, i)
+			continue
+		}
+		k := batchKeyOf(cfg, pr.kind)
+		if _, ok := groups[k]; !ok {
+			groupOrder = append(groupOrder, k)
+		}
+		groups[k] = append(groups[k], i)
+	}
+
+	var bar *progress
+	if !opt.Quiet {
+		w := opt.Progress
+		if w == nil {
+			w = os.Stderr
+		}
+		bar = newProgress(fmt.Sprintf("sweep %d configs", len(cfgs)), totalUnits, w)
+		bar.add(cachedUnits)
+		defer bar.finish()
+	}
+
+	// Jobs: batched groups (split to bound memory), then single configs.
+	var jobs []func()
+	batches := 0
+	var mu sync.Mutex
+	record := func(i int, run *Run, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		rows[i].Run, rows[i].Err = run, err
+		if err != nil && errors.Is(err, ErrInterrupted) {
+			return // unfinished
+		}
+		finished[i] = true
+		if err == nil && useRunCache(rows[i].Config) {
+			if serr := storeCached(cacheKey(rows[i].Config, data, backend.Name()), run); serr != nil {
+				rows[i].Err = fmt.Errorf("lab: Sweep config %d finished but caching failed: %w", i, serr)
+			}
+		}
+	}
+	for _, k := range groupOrder {
+		idx := groups[k]
+		if len(idx) == 1 {
+			singles = append(singles, idx[0])
+			continue
+		}
+		pr := problems[cfgs[idx[0]].WithDefaults().Policy]
+		per := max(1, maxBatchElems/max(1, pr.numParams()))
+		for s := 0; s < len(idx); s += per {
+			part := idx[s:min(len(idx), s+per)]
+			batches++
+			jobs = append(jobs, func() {
+				batch := make([]Config, len(part))
+				for j, i := range part {
+					batch[j] = rows[i].Config
+				}
+				runs, errs := trainBatch(ctx, backend, pr, batch, func(n int) { bar.add(n) })
+				for j, i := range part {
+					record(i, runs[j], errs[j])
+				}
+			})
+		}
+	}
+	for _, i := range singles {
+		jobs = append(jobs, func() {
+			cfg := rows[i].Config
+			run, err := TrainContext(ctx, cfg, data)
+			bar.add(max(1, cfg.Steps))
+			if err != nil && !errors.Is(err, ErrInterrupted) && ctx.Err() != nil {
+				err = fmt.Errorf("%w: %w", ErrInterrupted, err)
+			}
+			if err != nil && !errors.Is(err, ErrInterrupted) {
+				err = fmt.Errorf("config %d: %w", i, err)
+			}
+			// TrainContext already cached a successful run.
+			mu.Lock()
+			rows[i].Run, rows[i].Err = run, err
+			if err == nil || !errors.Is(err, ErrInterrupted) {
+				finished[i] = true
+			}
+			mu.Unlock()
+		})
+	}
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	sem := make(chan struct{}, workers)
+	var wg sync.WaitGroup
+	for _, job := range jobs {
+		if ctx.Err() != nil {
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			job()
+		}()
+	}
+	wg.Wait()
+
+	t := &Table{Fields: grid.Fields(), WallTime: time.Since(start), Batches: batches}
+	for i := range rows {
+		if !finished[i] {
+			continue
+		}
+		r := rows[i]
+		if r.Run != nil && r.Run.Cached {
+			t.Cached++
+		}
+		r.Metrics = map[string]float64{}
+		if r.Err == nil && r.Run != nil && r.Run.History != nil {
+			for _, name := range r.Run.History.Metrics {
+				r.Metrics[name] = r.Run.History.Last(name)
+			}
+		}
+		t.Rows = append(t.Rows, r)
+	}
+	t.Metrics = metricOrder(t.Rows)
+	if err := ctx.Err(); err != nil {
+		return t, fmt.Errorf("%w: sweep stopped with %d of %d configs finished: %w", ErrInterrupted, len(t.Rows), len(cfgs), err)
+	}
+	return t, nil
+}
+
+// useRunCache reports whether cfg's run may be read from and written to the
+// run cache (the rule of TrainContext).
+func useRunCache(cfg Config) bool { return !cfg.NoCache && os.Getenv(NoCacheEnv) != "1" }
+
+// metricOrder returns the metric names of rows' runs, in first-seen order.
+func metricOrder(rows []Row) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, r := range rows {
+		if r.Run == nil || r.Run.History == nil {
+			continue
+		}
+		for _, m := range r.Run.History.Metrics {
+			if !seen[m] {
+				seen[m] = true
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
