@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -461,5 +462,56 @@ func TestReplOnRealKernel(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "after interrupt\n") {
 		t.Errorf("the kernel did not run a cell after the interrupt:\n%s\n%s", out.String(), errOut.String())
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for one writer and concurrent readers.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestRunCancelInterruptsAndShutsDown cancels a run while a cell sleeps,
+// as Ctrl-C does: the run exits 130, says the cell was interrupted, writes
+// the partial notebook and leaves no gonb process.
+func TestRunCancelInterruptsAndShutsDown(t *testing.T) {
+	dir := t.TempDir()
+	p := writeNotebook(t, dir, "sleepy", "%%\nfmt.Println(\"started\")", "import \"time\"\n%%\ntime.Sleep(10 * time.Minute)")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr lockedBuffer
+	go func() {
+		for !strings.Contains(stdout.String(), "sleepy.ipynb: cell 2: ") {
+			time.Sleep(50 * time.Millisecond)
+		}
+		time.Sleep(2 * time.Second) // let GoNB compile and start the sleeping program
+		cancel()
+	}()
+	code := runMain(ctx, []string{"run", "--timeout", "5m", "-o", dir, p}, strings.NewReader(""), &stdout, &stderr)
+	assertNoGonbLeft(t)
+	if code != exitInterrupt {
+		t.Errorf("exit %d, want %d\n%s\n%s", code, exitInterrupt, stdout.String(), stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "sleepy.ipynb: cell 3 failed: interrupted") {
+		t.Errorf("stderr should name the interrupted cell:\n%s", stderr.String())
+	}
+	nb, err := nbformat.Load(filepath.Join(dir, "sleepy.ipynb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := nb.Cells[1].Outputs; len(got) != 1 || got[0].TextString() != "started\n" {
+		t.Errorf("the cell before the interrupt lost its output: %+v", got)
 	}
 }
