@@ -13,7 +13,7 @@ import (
 
 func testBackend(t testing.TB) compute.Backend {
 	t.Helper()
-	b, err := compute.NewWithConfig("go")
+	b, err := compute.NewWithConfig("go:ops_sequential")
 	if err != nil {
 		t.Fatalf("go backend: %v", err)
 	}
@@ -238,16 +238,16 @@ func TestSampling(t *testing.T) {
 }
 
 func TestDrawToken(t *testing.T) {
-	logits := []float32{0, float32(math.Log(3)), 0, float32(math.Log(4))} // softmax: 1/8, 3/8, 1/8, 4/8
+	logits := []float32{0, float32(math.Log(3)), 0, float32(math.Log(4))} // softmax: 1/9, 3/9, 1/9, 4/9
 	probs, order := make([]float64, 4), make([]int, 4)
-	// Sorted by logit: 3 (0.5), 1 (0.375), 0 (0.125), 2 (0.125): CDF 0.5, 0.875, 1.0, 1.125/…
+	// Sorted by logit: 3, 1, 0, 2 with CDF 4/9 ≈ 0.444, 7/9 ≈ 0.778, 8/9 ≈ 0.889, 1.
 	cases := []struct {
 		u    float64
 		topK int
 		tau  float64
 		want int
 	}{
-		{0.49, 0, 1, 3}, {0.51, 0, 1, 1}, {0.874, 0, 1, 1}, {0.876, 0, 1, 0}, {0.99, 0, 1, 2},
+		{0.44, 0, 1, 3}, {0.45, 0, 1, 1}, {0.77, 0, 1, 1}, {0.78, 0, 1, 0}, {0.88, 0, 1, 0}, {0.89, 0, 1, 2},
 		{0.99, 2, 1, 1}, {0.57, 2, 1, 3}, {0.58, 2, 1, 1}, // top-2: 4/7 ≈ 0.5714 for token 3
 		{0.99, 1, 1, 3},
 	}
