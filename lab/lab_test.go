@@ -285,7 +285,7 @@ func TestEnsembleSampling(t *testing.T) {
 		t.Errorf("50 folds of 40 pairs: err = %v", err)
 	}
 	_, err = Train(Config{Method: Distill, RewardSource: OracleReward, NoCache: true}, &datasets.FiniteData{
-		Name: "no oracle", Prompts: 1, Responses: 2, RefLogits: [][]float64{{0, 0}}, Pairs: []datasets.FinitePair{{0, 0, 1}}})
+		Name: "no oracle", Prompts: 1, Responses: 2, RefLogits: [][]float64{{0, 0}}, Pairs: []datasets.FinitePair{{Prompt: 0, Chosen: 0, Rejected: 1}}})
 	if err == nil || !strings.Contains(err.Error(), "oracle") {
 		t.Errorf("oracle without oracle: err = %v", err)
 	}

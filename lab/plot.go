@@ -89,7 +89,7 @@ func PlotPolicy(run *Run) *Figure {
 		f.cols = 2
 	}
 	for x := range prompts {
-		p := panel{title: fmt.Sprintf("%s: policy, prompt %d (* = in training pairs)", run.Label, x), yLabel: "probability"}
+		p := panel{title: fmt.Sprintf("%s\nprompt %d (* = in a training pair)", run.Label, x), yLabel: "probability"}
 		for y := range run.Final[x] {
 			name := responseName(run.ResponseNames, y)
 			if run.Support[x][y] {
@@ -154,7 +154,7 @@ func (p panel) build() (*plot.Plot, error) {
 		}
 		pl.NominalX(p.categories...)
 		pl.Y.Min = 0
-		pl.Y.Max = 1.05
+		pl.Y.Max = 1.4 // room for the legend above the bars
 		pl.Add(plotter.NewGrid())
 	}
 	return pl, nil
