@@ -286,9 +286,6 @@ func TestSFTMemorizes(t *testing.T) {
 		}
 		if step == 0 {
 			first = loss
-			// Independent value: mean over response tokens of −log π, from the reference model.
-			ref := newRefNet(t, &p.net, false)
-			_ = ref
 		}
 		last = loss
 	}
