@@ -180,7 +180,7 @@ func tokenLogProbs(logits, tokens, promptLen, seqLen *Node) (logp, mask *Node) {
 	pred := LogSoftmax(Slice(logits, AxisRange(), AxisRange(0, t-1)), -1) // [B,T-1,V]
 	targets := Slice(tokens, AxisRange(), AxisRange(1, t))                // [B,T-1]
 	logp = ReduceSum(Mul(pred, OneHot(targets, v, pred.DType())), -1)     // [B,T-1]
-	j := AddScalar(Iota(g, shapes.Make(dtypes.Int32, b, t-1), 1), 1)                    // target position
+	j := AddScalar(Iota(g, shapes.Make(dtypes.Int32, b, t-1), 1), 1)      // target position
 	inResponse := LogicalAnd(
 		GreaterOrEqual(j, BroadcastToDims(ExpandAxes(promptLen, -1), b, t-1)),
 		LessThan(j, BroadcastToDims(ExpandAxes(seqLen, -1), b, t-1)))

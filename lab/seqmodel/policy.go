@@ -144,7 +144,7 @@ func (p *Policy) NextLogits(tokens []int32, size, t int, pos []int32) ([]float32
 	}
 	if p.nextExec == nil {
 		e, err := model.NewExec(p.backend, p.store, func(_ *model.Scope, tokens, pos *Node) *Node {
-			logits := lmLogits(p.cfg, p.store, tokens)                     // [B,T,V]
+			logits := lmLogits(p.cfg, p.store, tokens)                       // [B,T,V]
 			sel := OneHot(pos, tokens.Shape().Dimensions[1], logits.DType()) // [B,T]
 			return Einsum("btv,bt->bv", logits, sel)
 		})
