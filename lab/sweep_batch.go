@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/gomlx/compute"
@@ -88,6 +90,64 @@ type batchTrainer struct {
 	chosen, rejected []int32
 	i1, i2           []int32
 	rd               []float64
+	// consts caches the per-graph constants built by graphConsts.
+	consts map[*Graph]*batchConsts
+}
+
+// batchConsts are the constants of one batched graph, built once and shared
+// by its unrolled steps. Broadcasts are explicit so every element-wise op
+// sees equal shapes.
+type batchConsts struct {
+	ref      *Node // [C, P, R] reference logits
+	refLP    *Node // [C, P·R] log π_ref
+	klLogA   *Node // [C, P, R] log π_ref (LogSoftmax of ref, as losses.ForwardKLExact)
+	klA      *Node // [C, P, R] π_ref = exp(klLogA)
+	beta     *Node // [C, B] β
+	negBeta  *Node // [C, B] −β
+	half     *Node // [C, B] 1/(2β)
+	eps      *Node // [C, B] ε
+	keep     *Node // [C, B] 1 − ε
+	gamma    *Node // [C] γ
+	batchDim int
+}
+
+// graphConsts returns g's constants for batches of B examples.
+func (bt *batchTrainer) graphConsts(g *Graph, B int) *batchConsts {
+	if k, ok := bt.consts[g]; ok && k.batchDim == B {
+		return k
+	}
+	pr, C := bt.pr, bt.c
+	col := func(f func(Config) float64) *Node { return BroadcastToDims(bt.column(g, f), C, B) }
+	ref1 := Const(g, tensors.FromFlatDataAndDimensions(pr.ref, 1, pr.p, pr.r))
+	logA := LogSoftmax(ref1, -1)
+	k := &batchConsts{
+		ref:      BroadcastToDims(ref1, C, pr.p, pr.r),
+		refLP:    BroadcastToDims(Const(g, tensors.FromFlatDataAndDimensions(pr.refLP, 1, pr.p*pr.r)), C, pr.p*pr.r),
+		klLogA:   BroadcastToDims(logA, C, pr.p, pr.r),
+		klA:      BroadcastToDims(Exp(logA), C, pr.p, pr.r),
+		beta:     col(func(c Config) float64 { return c.Beta }),
+		negBeta:  col(func(c Config) float64 { return -c.Beta }),
+		half:     col(func(c Config) float64 { return 1 / (2 * c.Beta) }),
+		eps:      col(func(c Config) float64 { return c.Epsilon }),
+		keep:     col(func(c Config) float64 { return 1 - c.Epsilon }),
+		gamma:    Reshape(bt.column(g, func(c Config) float64 { return c.Gamma }), C),
+		batchDim: B,
+	}
+	if bt.consts == nil {
+		bt.consts = map[*Graph]*batchConsts{}
+	}
+	bt.consts[g] = k
+	return k
+}
+
+// logSoftmaxLast is graph.LogSoftmax over the last axis with explicit
+// broadcasts (the same arithmetic: x − max − log Σ exp(x − max)).
+func logSoftmaxLast(x *Node) *Node {
+	dims := x.Shape().Dimensions
+	mx := StopGradient(ReduceAndKeep(x, ReduceMax, -1))
+	shifted := Sub(x, BroadcastToDims(mx, dims...))
+	lse := Log(ReduceAndKeep(Exp(shifted), ReduceSum, -1))
+	return Sub(shifted, BroadcastToDims(lse, dims...))
 }
 
 // trainBatch trains cfgs (defaulted, one batchKey, ≥ 1 configs) on pr and
@@ -264,6 +324,11 @@ func (bt *batchTrainer) run(ctx context.Context, runs []*Run, errs []error, rngs
 	last := make([][]float64, C) // θ at each config's last successful log
 	names := pr.metricNames()
 
+	plan := newMetricsPlan(pr)
+	for _, cfg := range bt.cfgs {
+		plan.prepare(cfg.Beta)
+	}
+	workers := max(1, runtime.GOMAXPROCS(0))
 	logAt := func(step int) {
 		out, err := evalExec.Exec1(theta)
 		if err != nil {
@@ -273,32 +338,41 @@ func (bt *batchTrainer) run(ctx context.Context, runs []*Run, errs []error, rngs
 			return
 		}
 		ls := tensors.MustCopyFlatData[float64](out)
-		for c := range C {
-			if !alive[c] {
-				continue
-			}
-			cfg := bt.cfgs[c]
-			lv := ls[c]
-			if math.IsNaN(lv) || math.IsInf(lv, 0) {
-				fail(c, fmt.Errorf("lab: %s step %d: metric loss = %v", method, step, lv))
-				continue
-			}
-			th := host[c*np : (c+1)*np]
-			mt := pr.metrics(th, lv, cfg.Beta, runs[c].Support)
-			bad := false
-			for _, name := range names {
-				if x := mt[name]; math.IsNaN(x) || math.IsInf(x, 0) {
-					fail(c, fmt.Errorf("lab: %s step %d: metric %s = %v", method, step, name, x))
-					bad = true
-					break
+		// Host metrics per config, spread over the cores (configs are independent).
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for c := w; c < C; c += workers {
+					if !alive[c] {
+						continue
+					}
+					cfg := bt.cfgs[c]
+					lv := ls[c]
+					if math.IsNaN(lv) || math.IsInf(lv, 0) {
+						errs[c], alive[c] = fmt.Errorf("lab: %s step %d: metric loss = %v", method, step, lv), false
+						continue
+					}
+					th := host[c*np : (c+1)*np]
+					mt := plan.metrics(th, lv, cfg.Beta, runs[c].Support)
+					bad := false
+					for _, name := range names {
+						if x := mt[name]; math.IsNaN(x) || math.IsInf(x, 0) {
+							errs[c], alive[c] = fmt.Errorf("lab: %s step %d: metric %s = %v", method, step, name, x), false
+							bad = true
+							break
+						}
+					}
+					if bad {
+						continue
+					}
+					runs[c].History.add(step, names, mt)
+					last[c] = append(last[c][:0], th...)
 				}
-			}
-			if bad {
-				continue
-			}
-			runs[c].History.add(step, names, mt)
-			last[c] = append(last[c][:0], th...)
+			}()
 		}
+		wg.Wait()
 	}
 	logAt(0)
 	batch := cfg0.BatchSize
@@ -399,7 +473,7 @@ func (bt *batchTrainer) newStepExec() (*Exec, error) {
 		theta, m, v, t, idx := inputs[0], inputs[1], inputs[2], inputs[3], inputs[4]
 		g := theta.Graph()
 		k := idx.Shape().Dimensions[0]
-		lr := bt.perConfig(g, lrs, theta.Rank())
+		lr := BroadcastToDims(bt.perConfig(g, lrs, theta.Rank()), theta.Shape().Dimensions...)
 		stepLosses := make([]*Node, k)
 		for i := range k {
 			batch := Squeeze(Slice(idx, AxisElem(i), AxisRange(), AxisRange()), 0) // [C, B]
@@ -451,10 +525,9 @@ func (bt *batchTrainer) column(g *Graph, f func(Config) float64) *Node {
 
 // graphLogits returns the [C, P, R] policy logits and the [C, P·R] log-ratios
 // h = log π_θ − log π_ref for the batched θ ([C, P, R] or [C, F]).
-func (bt *batchTrainer) graphLogits(theta *Node) (logits, h *Node) {
+func (bt *batchTrainer) graphLogits(theta *Node, k *batchConsts) (logits, logProbs, h *Node) {
 	pr, C := bt.pr, bt.c
 	g := theta.Graph()
-	ref := Const(g, tensors.FromFlatDataAndDimensions(pr.ref, 1, pr.p, pr.r))
 	var scores *Node
 	if pr.kind == LogLinear {
 		phi := Const(g, tensors.FromFlatDataAndDimensions(pr.features, pr.p*pr.r, pr.f))
@@ -462,10 +535,10 @@ func (bt *batchTrainer) graphLogits(theta *Node) (logits, h *Node) {
 	} else {
 		scores = theta
 	}
-	logits = Add(BroadcastToDims(ref, C, pr.p, pr.r), scores)
-	refLP := Const(g, tensors.FromFlatDataAndDimensions(pr.refLP, 1, pr.p*pr.r))
-	h = Sub(Reshape(LogSoftmax(logits, -1), C, pr.p*pr.r), BroadcastToDims(refLP, C, pr.p*pr.r))
-	return logits, h
+	logits = Add(k.ref, scores)
+	logProbs = logSoftmaxLast(logits)
+	h = Sub(Reshape(logProbs, C, pr.p*pr.r), k.refLP)
+	return logits, logProbs, h
 }
 
 // gatherPerConfig returns values[c, pos[c, b]] for values [C, M] and int32 pos [C, B].
@@ -486,19 +559,16 @@ func gatherPerConfig(values, pos *Node) *Node {
 //	PDPO  DPO + γ·KL(π_ref‖π_θ)            Distill mean_b (Δr − β·Δh)²
 //	EDPO  EnsembleDistill(agg) + γ·KL(π_ref‖π_θ)
 func (bt *batchTrainer) losses(theta, idx *Node) *Node {
-	pr, C := bt.pr, bt.c
+	C := bt.c
 	g := theta.Graph()
 	cfg0 := bt.cfgs[0]
 	B := idx.Shape().Dimensions[1]
-	logits, h := bt.graphLogits(theta)
-	beta := bt.column(g, func(c Config) float64 { return c.Beta })
+	kc := bt.graphConsts(g, B)
+	_, logB, h := bt.graphLogits(theta, kc)
 	kl := func() *Node { // [C]: mean_x Σ_y π_ref (log π_ref − log π_θ)
-		ref := Const(g, tensors.FromFlatDataAndDimensions(pr.ref, 1, pr.p, pr.r))
-		logA := BroadcastToDims(LogSoftmax(ref, -1), C, pr.p, pr.r)
-		logB := LogSoftmax(logits, -1)
-		return ReduceMean(ReduceSum(Mul(Exp(logA), Sub(logA, logB)), -1), -1)
+		return ReduceMean(ReduceSum(Mul(kc.klA, Sub(kc.klLogA, logB)), -1), -1)
 	}
-	gammaVec := func() *Node { return Reshape(bt.column(g, func(c Config) float64 { return c.Gamma }), C) }
+	gammaVec := func() *Node { return kc.gamma }
 	switch cfg0.Method {
 	case Distill, EDPO:
 		n, k := bt.n, bt.k
@@ -508,7 +578,7 @@ func (bt *batchTrainer) losses(theta, idx *Node) *Node {
 		i2 := Reshape(Gather(Const(g, bt.i2), ExpandAxes(rows, -1)), C, B)
 		rd := Gather(Const(g, tensors.FromFlatDataAndDimensions(bt.rd, C*n, k)), ExpandAxes(rows, -1)) // [C, B, k]
 		h1, h2 := gatherPerConfig(h, i1), gatherPerConfig(h, i2)
-		z := Mul(Sub(h1, h2), BroadcastToDims(beta, C, B)) // β·Δh [C, B]
+		z := Mul(Sub(h1, h2), kc.beta) // β·Δh [C, B]
 		if cfg0.Method == Distill {
 			return ReduceMean(Square(Sub(Reshape(rd, C, B), z)), -1)
 		}
@@ -533,16 +603,12 @@ func (bt *batchTrainer) losses(theta, idx *Node) *Node {
 	margin := Sub(gatherPerConfig(h, cpos), gatherPerConfig(h, rpos)) // Δh [C, B]
 	switch cfg0.Method {
 	case IPO:
-		half := bt.column(g, func(c Config) float64 { return 1 / (2 * c.Beta) })
-		return ReduceMean(Square(Sub(margin, BroadcastToDims(half, C, B))), -1)
+		return ReduceMean(Square(Sub(margin, kc.half)), -1)
 	case CDPO:
-		eps := BroadcastToDims(bt.column(g, func(c Config) float64 { return c.Epsilon }), C, B)
-		keepW := BroadcastToDims(bt.column(g, func(c Config) float64 { return 1 - c.Epsilon }), C, B)
-		scaled := Mul(margin, BroadcastToDims(beta, C, B))
-		return ReduceMean(Add(Mul(softplusStable(Neg(scaled)), keepW), Mul(softplusStable(scaled), eps)), -1)
+		scaled := Mul(margin, kc.beta)
+		return ReduceMean(Add(Mul(softplusStable(Neg(scaled)), kc.keep), Mul(softplusStable(scaled), kc.eps)), -1)
 	}
-	negBeta := BroadcastToDims(bt.column(g, func(c Config) float64 { return -c.Beta }), C, B)
-	dpo := ReduceMean(softplusStable(Mul(margin, negBeta)), -1)
+	dpo := ReduceMean(softplusStable(Mul(margin, kc.negBeta)), -1)
 	if cfg0.Method == PDPO {
 		return Add(dpo, Mul(kl(), gammaVec()))
 	}

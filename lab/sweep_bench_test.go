@@ -1,0 +1,63 @@
+package lab
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"github.com/robustpo/robustpo/datasets"
+)
+
+// benchGrid is the sweep of the benchmarks: p-DPO on a 16-prompt ×
+// 16-response tabular bandit, 2000 full-batch Adam steps, a 16×16 β×γ grid
+// (β log-spaced over [0.05, 5], γ over {0} ∪ [0.01, 10]), cache off.
+func benchGrid(b testing.TB) (Config, Grid, *datasets.FiniteData) {
+	data, err := datasets.RandomBandit(datasets.BanditConfig{Prompts: 16, Responses: 16, Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	betas := make([]any, 16)
+	gammas := make([]any, 16)
+	for i := range 16 {
+		betas[i] = 0.05 * math.Pow(100, float64(i)/15)
+		gammas[i] = 0.0
+		if i > 0 {
+			gammas[i] = 0.01 * math.Pow(1000, float64(i-1)/14)
+		}
+	}
+	return Config{Method: PDPO, Steps: 2000, NoCache: true}, Grid{Vary("Beta", betas...), Vary("Gamma", gammas...)}, data
+}
+
+// BenchmarkSweepGrid256Vectorized trains the 256 configs of benchGrid as
+// one batched graph.
+func BenchmarkSweepGrid256Vectorized(b *testing.B) {
+	base, grid, data := benchGrid(b)
+	for b.Loop() {
+		t, err := SweepWith(context.Background(), base, grid, data, SweepOptions{Quiet: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if t.Len() != 256 || len(t.Errors()) != 0 || t.Batches != 1 {
+			b.Fatalf("%d rows, %d errors, %d batches", t.Len(), len(t.Errors()), t.Batches)
+		}
+	}
+	b.ReportMetric(256*2000*float64(b.N)/b.Elapsed().Seconds(), "config-steps/s")
+}
+
+// BenchmarkSweepGrid256OneByOne trains the same 256 configs with a loop of
+// Train calls.
+func BenchmarkSweepGrid256OneByOne(b *testing.B) {
+	base, grid, data := benchGrid(b)
+	cfgs, _, err := grid.Configs(base)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		for _, cfg := range cfgs {
+			if _, err := Train(cfg, data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(256*2000*float64(b.N)/b.Elapsed().Seconds(), "config-steps/s")
+}
