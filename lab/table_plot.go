@@ -1,0 +1,378 @@
+package lab
+
+import (
+	"bytes"
+	"fmt"
+	"image/color"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/janpfeifer/gonb/gonbui"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/palette/moreland"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgsvg"
+)
+
+// Chart is a row of gonum plots drawn from a sweep Table (Heatmap, Lines):
+// Display shows it inline in a GoNB notebook (a no-op elsewhere), Save writes
+// an SVG file, SVG returns its bytes.
+type Chart struct {
+	plots []*plot.Plot
+	// PanelWidth and PanelHeight are the size of one panel (default 10 cm × 8 cm).
+	PanelWidth, PanelHeight vg.Length
+	// Columns is the number of panels per row (default: up to 3).
+	Columns int
+}
+
+// Panels returns the number of panels.
+func (c *Chart) Panels() int { return len(c.plots) }
+
+// facet is the rows of one panel and its title.
+type facet struct {
+	title string
+	rows  []Row
+}
+
+// facets splits rows by the grid fields not in axes and not "Seed" (the
+// replicate axis, averaged over), in first-seen order.
+func (t *Table) facets(axes ...string) []facet {
+	var split []string
+	for _, f := range t.Fields {
+		if f != "Seed" && !contains1(axes, f) {
+			split = append(split, f)
+		}
+	}
+	var out []facet
+	index := map[string]int{}
+	for _, r := range t.Rows {
+		parts := make([]string, len(split))
+		for i, f := range split {
+			parts[i] = f + "=" + formatValue(r.Field(f))
+		}
+		key := strings.Join(parts, " ")
+		i, ok := index[key]
+		if !ok {
+			i = len(out)
+			index[key] = i
+			out = append(out, facet{title: key})
+		}
+		out[i].rows = append(out[i].rows, r)
+	}
+	return out
+}
+
+func contains1(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// distinct returns the distinct values of field over rows, in first-seen order.
+func distinct(rows []Row, field string) []any {
+	var out []any
+	seen := map[string]bool{}
+	for _, r := range rows {
+		v := r.Field(field)
+		if k := fmt.Sprint(v); !seen[k] {
+			seen[k] = true
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// heatGrid is the GridXYZ of a heatmap over value indices.
+type heatGrid struct {
+	z    [][]float64 // z[col][row]
+	cols int
+	rows int
+}
+
+func (h heatGrid) Dims() (int, int)   { return h.cols, h.rows }
+func (h heatGrid) Z(c, r int) float64 { return h.z[c][r] }
+func (h heatGrid) X(c int) float64    { return float64(c) }
+func (h heatGrid) Y(r int) float64    { return float64(r) }
+func (h heatGrid) Min() (m float64)   { return h.extreme(math.Min, math.Inf(1)) }
+func (h heatGrid) Max() (m float64)   { return h.extreme(math.Max, math.Inf(-1)) }
+func (h heatGrid) extreme(f func(a, b float64) float64, start float64) float64 {
+	m := start
+	for _, col := range h.z {
+		for _, v := range col {
+			if !math.IsNaN(v) {
+				m = f(m, v)
+			}
+		}
+	}
+	if math.IsInf(m, 0) {
+		return 0
+	}
+	return m
+}
+
+// nominalTicks labels integer positions with names.
+type nominalTicks []string
+
+func (n nominalTicks) Ticks(lo, hi float64) []plot.Tick {
+	var out []plot.Tick
+	for i, s := range n {
+		if float64(i) >= lo-0.5 && float64(i) <= hi+0.5 {
+			out = append(out, plot.Tick{Value: float64(i), Label: s})
+		}
+	}
+	return out
+}
+
+// Heatmap returns a Chart with one heatmap per combination of the grid fields
+// other than x, y and Seed: cell (x, y) is the mean of metric over the rows
+// with those values (over seeds), printed in the cell; failed rows are left
+// out and a cell with no successful row is grey and marked "×". Axes list the
+// grid values in grid order (evenly spaced, whatever their numeric spacing).
+func (t *Table) Heatmap(x, y, metric string) *Chart {
+	c := &Chart{}
+	for _, f := range t.facets(x, y) {
+		xs, ys := distinct(f.rows, x), distinct(f.rows, y)
+		sums := make([][]float64, len(xs))
+		counts := make([][]int, len(xs))
+		for i := range xs {
+			sums[i] = make([]float64, len(ys))
+			counts[i] = make([]int, len(ys))
+		}
+		xi, yi := indexOf(xs), indexOf(ys)
+		for _, r := range f.rows {
+			v := r.Metric(metric)
+			if r.Err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+				continue
+			}
+			i, j := xi[fmt.Sprint(r.Field(x))], yi[fmt.Sprint(r.Field(y))]
+			sums[i][j] += v
+			counts[i][j]++
+		}
+		grid := heatGrid{cols: len(xs), rows: len(ys), z: make([][]float64, len(xs))}
+		var labels plotter.XYLabels
+		for i := range xs {
+			grid.z[i] = make([]float64, len(ys))
+			for j := range ys {
+				v := math.NaN()
+				text := "×"
+				if counts[i][j] > 0 {
+					v = sums[i][j] / float64(counts[i][j])
+					text = fmt.Sprintf("%.2g", v)
+				}
+				grid.z[i][j] = v
+				labels.XYs = append(labels.XYs, plotter.XY{X: float64(i), Y: float64(j)})
+				labels.Labels = append(labels.Labels, text)
+			}
+		}
+		p := plot.New()
+		p.Title.Text = strings.TrimSpace(metric + "  " + f.title)
+		p.X.Label.Text, p.Y.Label.Text = x, y
+		pal := moreland.SmoothBlueRed()
+		pal.SetMin(grid.Min())
+		pal.SetMax(grid.Max())
+		if grid.Min() == grid.Max() {
+			pal.SetMax(grid.Min() + 1)
+		}
+		h := plotter.NewHeatMap(grid, pal.Palette(64))
+		h.NaN = color.Gray{Y: 200}
+		p.Add(h)
+		if l, err := plotter.NewLabels(labels); err == nil {
+			for i := range l.TextStyle {
+				l.TextStyle[i].XAlign = draw.XCenter
+				l.TextStyle[i].YAlign = draw.YCenter
+				l.TextStyle[i].Font.Size = vg.Points(6)
+			}
+			p.Add(l)
+		}
+		p.X.Tick.Marker = nominalTicks(formatAll(xs))
+		p.Y.Tick.Marker = nominalTicks(formatAll(ys))
+		p.X.Min, p.X.Max = -0.5, float64(len(xs))-0.5
+		p.Y.Min, p.Y.Max = -0.5, float64(len(ys))-0.5
+		c.plots = append(c.plots, p)
+	}
+	return c
+}
+
+func indexOf(vs []any) map[string]int {
+	m := map[string]int{}
+	for i, v := range vs {
+		m[fmt.Sprint(v)] = i
+	}
+	return m
+}
+
+func formatAll(vs []any) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = formatValue(v)
+	}
+	return out
+}
+
+// Lines returns a Chart with one panel per combination of the grid fields
+// other than x, by and Seed, and in each one line per value of by (by = "":
+// a single line): the mean of metric over the rows (seeds) at each value of x,
+// with 95% Student-t confidence bars where there are two or more. x must be a
+// numeric field; when its values are all positive and span a factor ≥ 100 the
+// x axis is logarithmic.
+func (t *Table) Lines(x, metric, by string) *Chart {
+	c := &Chart{}
+	axes := []string{x}
+	if by != "" {
+		axes = append(axes, by)
+	}
+	for _, f := range t.facets(axes...) {
+		p := plot.New()
+		p.Title.Text = strings.TrimSpace(metric + "  " + f.title)
+		p.X.Label.Text, p.Y.Label.Text = x, metric
+		p.Legend.Top = true
+		groups := []any{nil}
+		if by != "" {
+			groups = distinct(f.rows, by)
+		}
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for gi, gv := range groups {
+			sub := (&Table{Fields: t.Fields, Metrics: t.Metrics, Rows: f.rows})
+			if by != "" {
+				sub = sub.Filter(func(r Row) bool { return fmt.Sprint(r.Field(by)) == fmt.Sprint(gv) })
+			}
+			s := sub.GroupBy(x)
+			var pts plotter.XYs
+			var errs plotter.YErrors
+			for _, g := range s.Groups {
+				xv, ok := toFloat(g.Values[0])
+				m := g.Mean[metric]
+				if !ok || math.IsNaN(m) {
+					continue
+				}
+				ci := g.CI95[metric]
+				if math.IsNaN(ci) {
+					ci = 0
+				}
+				pts = append(pts, plotter.XY{X: xv, Y: m})
+				errs = append(errs, struct{ Low, High float64 }{ci, ci})
+				lo, hi = math.Min(lo, xv), math.Max(hi, xv)
+			}
+			if len(pts) == 0 {
+				continue
+			}
+			line, points, err := plotter.NewLinePoints(pts)
+			if err != nil {
+				continue
+			}
+			line.Color, points.Color = plotutil.Color(gi), plotutil.Color(gi)
+			line.Width = vg.Points(1.5)
+			p.Add(line, points)
+			bars, err := plotter.NewYErrorBars(errorPoints{pts, errs})
+			if err == nil {
+				bars.Color = plotutil.Color(gi)
+				p.Add(bars)
+			}
+			name := metric
+			if by != "" {
+				name = by + "=" + formatValue(gv)
+			}
+			p.Legend.Add(name, line, points)
+		}
+		if lo > 0 && hi/lo >= 100 {
+			p.X.Scale = plot.LogScale{}
+			p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+		}
+		p.Add(plotter.NewGrid())
+		c.plots = append(c.plots, p)
+	}
+	return c
+}
+
+// errorPoints pairs points with their y error bars for plotter.NewYErrorBars.
+type errorPoints struct {
+	plotter.XYs
+	plotter.YErrors
+}
+
+// size returns the chart's total size.
+func (c *Chart) size() (vg.Length, vg.Length, int, int) {
+	w, h := c.PanelWidth, c.PanelHeight
+	if w == 0 {
+		w = 10 * vg.Centimeter
+	}
+	if h == 0 {
+		h = 8 * vg.Centimeter
+	}
+	cols := c.Columns
+	if cols <= 0 {
+		cols = min(3, max(1, len(c.plots)))
+	}
+	rows := max(1, (len(c.plots)+cols-1)/cols)
+	return w * vg.Length(cols), h * vg.Length(rows), rows, cols
+}
+
+// SVG renders the chart as an SVG document.
+func (c *Chart) SVG() ([]byte, error) {
+	if len(c.plots) == 0 {
+		return nil, fmt.Errorf("lab: Chart.SVG: no panels (no rows to plot)")
+	}
+	w, h, rows, cols := c.size()
+	canvas := vgsvg.New(w, h)
+	dc := draw.New(canvas)
+	grid := make([][]*plot.Plot, rows)
+	for i := range grid {
+		grid[i] = make([]*plot.Plot, cols)
+	}
+	for i, p := range c.plots {
+		grid[i/cols][i%cols] = p
+	}
+	tiles := draw.Tiles{Rows: rows, Cols: cols, PadX: vg.Millimeter * 4, PadY: vg.Millimeter * 4,
+		PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
+	canvases := plot.Align(grid, tiles, dc)
+	for i := range grid {
+		for j, p := range grid[i] {
+			if p != nil {
+				p.Draw(canvases[i][j])
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if _, err := canvas.WriteTo(&buf); err != nil {
+		return nil, fmt.Errorf("lab: rendering chart SVG: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// Save writes the chart to path as SVG (the extension must be ".svg").
+func (c *Chart) Save(path string) error {
+	if ext := strings.ToLower(filepath.Ext(path)); ext != ".svg" {
+		return fmt.Errorf("lab: saving chart %s: unknown extension %q (want .svg)", path, ext)
+	}
+	b, err := c.SVG()
+	if err != nil {
+		return fmt.Errorf("lab: saving chart %s: %w", path, err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		return fmt.Errorf("lab: saving chart: %w", err)
+	}
+	return nil
+}
+
+// Display shows the chart inline in a GoNB notebook (gonbui.IsNotebook) and
+// does nothing elsewhere; rendering errors are shown as text. It returns c.
+func (c *Chart) Display() *Chart {
+	if !gonbui.IsNotebook {
+		return c
+	}
+	svg, err := c.SVG()
+	if err != nil {
+		gonbui.DisplayHTML("<pre>" + err.Error() + "</pre>")
+		return c
+	}
+	gonbui.DisplaySVG(string(svg))
+	return c
+}

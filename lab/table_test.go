@@ -1,0 +1,207 @@
+package lab
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fakeTable builds a β×γ×Seed table with loss = β + 10·γ + seed/100 and
+// one failed row (β=2, γ=1, seed 2), without training.
+func fakeTable(t *testing.T) *Table {
+	t.Helper()
+	grid := Grid{Vary("Beta", 1, 2), Vary("Gamma", 0, 1), Vary("Seed", 1, 2, 3)}
+	cfgs, vals, err := grid.Configs(Config{Method: PDPO})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab := &Table{Fields: grid.Fields(), Metrics: []string{"loss", "kl/forward"}}
+	for i, c := range cfgs {
+		r := Row{Values: vals[i], Config: c.WithDefaults(), Metrics: map[string]float64{
+			"loss": c.Beta + 10*c.Gamma + float64(c.Seed)/100, "kl/forward": float64(i)}}
+		if c.Beta == 2 && c.Gamma == 1 && c.Seed == 2 {
+			r.Metrics, r.Err = nil, errors.New("diverged")
+		}
+		tab.Rows = append(tab.Rows, r)
+	}
+	return tab
+}
+
+func TestGridConfigs(t *testing.T) {
+	cfgs, vals, err := Grid{Vary("Method", "PDPO", DPO), Vary("Beta", 1, 0.5), Vary("Steps", 10.0)}.Configs(Config{Gamma: 0.3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		m    Method
+		beta float64
+	}{{PDPO, 1}, {PDPO, 0.5}, {DPO, 1}, {DPO, 0.5}}
+	if len(cfgs) != 4 {
+		t.Fatalf("%d configs, want 4", len(cfgs))
+	}
+	for i, w := range want {
+		if c := cfgs[i]; c.Method != w.m || c.Beta != w.beta || c.Steps != 10 || c.Gamma != 0.3 {
+			t.Errorf("config %d = %v β=%v steps %d γ=%v, want %v β=%v steps 10 γ=0.3", i, c.Method, c.Beta, c.Steps, c.Gamma, w.m, w.beta)
+		}
+	}
+	if vals[2][0] != DPO || vals[1][1] != 0.5 {
+		t.Errorf("values = %v", vals)
+	}
+	for _, bad := range []Grid{
+		{Vary("Betta", 1)}, {Vary("Beta")}, {Vary("Beta", 1), Vary("Beta", 2)},
+		{Vary("Steps", 2.5)}, {Vary("Method", "XPO")}, {Vary("Beta", "high")},
+	} {
+		if _, _, err := bad.Configs(Config{}); err == nil {
+			t.Errorf("grid %v: no error", bad)
+		}
+	}
+}
+
+func TestTableSortFilterWhere(t *testing.T) {
+	tab := fakeTable(t)
+	s := tab.Sort("loss", true)
+	if s.Rows[0].Metric("loss") != 12.03 || s.Rows[len(s.Rows)-1].Err == nil {
+		t.Errorf("Sort(loss, desc): first %v, last err %v", s.Rows[0].Metric("loss"), s.Rows[len(s.Rows)-1].Err)
+	}
+	a := tab.Sort("loss", false)
+	if a.Rows[0].Metric("loss") != 1.01 || a.Rows[len(a.Rows)-1].Err == nil {
+		t.Errorf("Sort(loss, asc): first %v", a.Rows[0].Metric("loss"))
+	}
+	if g := tab.Sort("Gamma", true); g.Rows[0].Config.Gamma != 1 || g.Rows[0].Config.Beta != 1 {
+		t.Errorf("Sort(Gamma, desc) is not stable: first row β=%v γ=%v", g.Rows[0].Config.Beta, g.Rows[0].Config.Gamma)
+	}
+	if n := tab.Where("Beta", 2).Where("Gamma", 1.0).Len(); n != 3 {
+		t.Errorf("Where β=2 γ=1: %d rows, want 3", n)
+	}
+	if n := tab.Where("Method", "PDPO").Len(); n != 12 {
+		t.Errorf("Where Method=PDPO: %d rows, want 12", n)
+	}
+	if n := tab.Filter(func(r Row) bool { return r.Metric("loss") > 5 }).Len(); n != 5 {
+		t.Errorf("Filter loss > 5: %d rows, want 5", n)
+	}
+}
+
+func TestTableGroupByCI(t *testing.T) {
+	s := fakeTable(t).GroupBy("Beta", "Gamma")
+	if len(s.Groups) != 4 {
+		t.Fatalf("%d groups, want 4", len(s.Groups))
+	}
+	g := s.Groups[0] // β=1 γ=0: losses 1.01, 1.02, 1.03: mean 1.02, s = 0.01, CI = 4.3027·0.01/√3
+	if g.N != 3 || g.Failed != 0 || math.Abs(g.Mean["loss"]-1.02) > 1e-12 {
+		t.Errorf("group 0: n %d failed %d mean %v", g.N, g.Failed, g.Mean["loss"])
+	}
+	if want := 4.3027 * 0.01 / math.Sqrt(3); math.Abs(g.CI95["loss"]-want) > 1e-12 {
+		t.Errorf("group 0 CI95 = %v, want %v", g.CI95["loss"], want)
+	}
+	g = s.Groups[3] // β=2 γ=1: seeds 1 and 3 only: 12.01, 12.03: s = 0.01414, CI = 12.7062·s/√2
+	if g.N != 2 || g.Failed != 1 || math.Abs(g.Mean["loss"]-12.02) > 1e-12 {
+		t.Errorf("group 3: n %d failed %d mean %v", g.N, g.Failed, g.Mean["loss"])
+	}
+	if want := 12.7062 * math.Sqrt(0.0002) / math.Sqrt(2); math.Abs(g.CI95["loss"]-want) > 1e-9 {
+		t.Errorf("group 3 CI95 = %v, want %v", g.CI95["loss"], want)
+	}
+	if m, ci := meanCI95([]float64{5}); m != 5 || !math.IsNaN(ci) {
+		t.Errorf("one value: %v ± %v, want 5 ± NaN", m, ci)
+	}
+	// Beyond the table: t_{0.975,40} = 2.0211, t_{0.975,120} = 1.9799.
+	for df, want := range map[int]float64{30: 2.0423, 40: 2.0211, 120: 1.9799} {
+		if got := studentT975(df); math.Abs(got-want) > 1e-4 {
+			t.Errorf("t(0.975, %d) = %v, want %v", df, got, want)
+		}
+	}
+	var buf bytes.Buffer
+	if err := s.WriteCSV(&buf); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if lines[0] != "Beta,Gamma,n,failed,loss_mean,loss_ci95,kl/forward_mean,kl/forward_ci95" || len(lines) != 5 {
+		t.Errorf("summary CSV:\n%s", buf.String())
+	}
+	if !strings.HasPrefix(lines[1], "1,0,3,0,1.02") {
+		t.Errorf("summary CSV row 1 = %q", lines[1])
+	}
+}
+
+func TestTableWriteCSV(t *testing.T) {
+	tab := fakeTable(t)
+	var buf bytes.Buffer
+	if err := tab.WriteCSV(&buf); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 13 || lines[0] != "Beta,Gamma,Seed,error,loss,kl/forward" {
+		t.Fatalf("CSV:\n%s", buf.String())
+	}
+	if lines[1] != "1,0,1,,1.01,0" {
+		t.Errorf("row 1 = %q", lines[1])
+	}
+	if lines[11] != "2,1,2,diverged,NaN,NaN" {
+		t.Errorf("failed row = %q", lines[11])
+	}
+	if txt := tab.Text("loss"); !strings.Contains(txt, "diverged") || !strings.Contains(txt, "12.03") {
+		t.Errorf("Text:\n%s", txt)
+	}
+}
+
+func TestTableHeatmapLines(t *testing.T) {
+	tab := fakeTable(t)
+	h := tab.Heatmap("Beta", "Gamma", "loss")
+	if h.Panels() != 1 {
+		t.Fatalf("Heatmap: %d panels, want 1 (Seed is averaged)", h.Panels())
+	}
+	svg, err := h.SVG()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Cell means: 1.02, 11.02, 2.02, 12.02 (the failed seed left out).
+	for _, cell := range []string{">1<", ">11<", ">2<", ">12<"} {
+		if !bytes.Contains(svg, []byte(cell)) {
+			t.Errorf("heatmap SVG lacks cell label %s", cell)
+		}
+	}
+	// With Seed as an axis and Gamma left over, one panel per γ.
+	if n := tab.Heatmap("Beta", "Seed", "loss").Panels(); n != 2 {
+		t.Errorf("Heatmap(Beta, Seed): %d panels, want 2", n)
+	}
+	l := tab.Lines("Beta", "loss", "Gamma")
+	if l.Panels() != 1 {
+		t.Fatalf("Lines: %d panels, want 1", l.Panels())
+	}
+	if _, err := l.SVG(); err != nil {
+		t.Fatal(err)
+	}
+	path := t.TempDir() + "/lines.svg"
+	if err := l.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Save(t.TempDir() + "/lines.pdf"); err == nil {
+		t.Error("Save .pdf: no error")
+	}
+	if _, err := (&Table{}).Heatmap("Beta", "Gamma", "loss").SVG(); err == nil {
+		t.Error("empty heatmap: no error")
+	}
+}
+
+func TestProgressLine(t *testing.T) {
+	got := progressLine("sweep", 64, 256, 3*time.Second, 8)
+	want := "sweep [##......]  25% 64/256  elapsed 3s  ETA 9s"
+	if got != want {
+		t.Errorf("progressLine = %q, want %q", got, want)
+	}
+	if got := progressLine("s", 0, 10, time.Second, 4); !strings.HasSuffix(got, "ETA ?") {
+		t.Errorf("nothing done: %q", got)
+	}
+	if got := progressLine("s", 10, 10, 90*time.Second, 4); got != "s [####] 100% 10/10  elapsed 1m30s  ETA 0s" {
+		t.Errorf("done: %q", got)
+	}
+	var buf bytes.Buffer
+	p := newProgress("x", 4, &buf)
+	p.add(2)
+	p.finish()
+	if !strings.Contains(buf.String(), "\rx [") || !strings.HasSuffix(buf.String(), "\n") {
+		t.Errorf("progress output %q", buf.String())
+	}
+}
