@@ -448,6 +448,49 @@ func wrongType(field, want string, raw []byte) *RecordError {
 	return &RecordError{Field: field, Reason: ReasonWrongType, Detail: "want " + want + ", got " + jsonKind(raw)}
 }
 
+// decodeString decodes a raw JSON string taken from an already validated
+// document. The common escapes (\" \\ \/ \b \f \n \r \t) are decoded
+// here; a string holding \u escapes goes to encoding/json.
+func decodeString(raw []byte) (string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' || bytes.Contains(raw, []byte(`\u`)) {
+		var s string
+		err := json.Unmarshal(raw, &s)
+		return s, err
+	}
+	body := raw[1 : len(raw)-1]
+	i := bytes.IndexByte(body, '\\')
+	if i < 0 {
+		return string(body), nil
+	}
+	out := make([]byte, 0, len(body))
+	for i >= 0 {
+		out = append(out, body[:i]...)
+		if i+1 >= len(body) {
+			return "", errors.New("datasets: string ends inside an escape")
+		}
+		switch c := body[i+1]; c {
+		case '"', '\\', '/':
+			out = append(out, c)
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		default:
+			return "", fmt.Errorf("datasets: invalid escape \\%c in string", c)
+		}
+		body = body[i+2:]
+		i = bytes.IndexByte(body, '\\')
+	}
+	return string(append(out, body...)), nil
+}
+
 // getString returns the non-empty string obj[key] (field names it in errors).
 func getString(obj map[string]json.RawMessage, key, field string) (string, *RecordError) {
 	raw, ok := obj[key]
@@ -457,8 +500,8 @@ func getString(obj map[string]json.RawMessage, key, field string) (string, *Reco
 	if jsonKind(raw) != "string" {
 		return "", wrongType(field, "string", raw)
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
+	s, err := decodeString(raw)
+	if err != nil {
 		return "", &RecordError{Field: field, Reason: ReasonInvalidJSON, Detail: err.Error(), Err: err}
 	}
 	if strings.TrimSpace(s) == "" {
@@ -677,7 +720,8 @@ func parseTLDR(obj map[string]json.RawMessage) (TextPair, *RecordError) {
 		if jsonKind(raw) != "string" {
 			return TextPair{}, wrongType("info."+key, "string", raw)
 		}
-		if err := json.Unmarshal(raw, &opt[i]); err != nil {
+		var err error
+		if opt[i], err = decodeString(raw); err != nil {
 			return TextPair{}, &RecordError{Field: "info." + key, Reason: ReasonInvalidJSON, Detail: err.Error(), Err: err}
 		}
 	}

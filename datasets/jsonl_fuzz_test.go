@@ -3,6 +3,7 @@ package datasets
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"errors"
 	"io"
 	"strings"
@@ -137,5 +138,30 @@ func FuzzAuto(f *testing.F) {
 			data = b[:len(b)-int(cut)%(len(b)+1)]
 		}
 		fuzzRead(t, data, plain, FormatAuto)
+	})
+}
+
+// FuzzDecodeString checks the string decoder against encoding/json on
+// valid JSON strings: the raw input when it is one, and the encoding of the
+// input.
+func FuzzDecodeString(f *testing.F) {
+	for _, s := range []string{`"plain"`, `"a\nb\t\"c\"\\d\/e\b\f\r"`, `"\u00e9\ud83d\ude00"`, `"\\u0041"`, `""`, `"\\"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		enc, err := json.Marshal(string(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range [][]byte{raw, enc} {
+			var want string
+			if !utf8.Valid(in) || jsonKind(in) != "string" || json.Unmarshal(in, &want) != nil {
+				continue
+			}
+			got, err := decodeString(in)
+			if err != nil || got != want {
+				t.Fatalf("decodeString(%q) = %q, %v; encoding/json gives %q", in, got, err, want)
+			}
+		}
 	})
 }
