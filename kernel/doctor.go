@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	goversion "go/version"
 	"io"
 	"os"
 	"os/exec"
@@ -31,11 +32,14 @@ func doctorChecks(dataDir, name string) []check {
 		cs = append(cs, check{"go", false, "install Go 1.26 or later from https://go.dev/dl"})
 	} else {
 		out, err := exec.Command(goCmd, "env", "GOVERSION").Output()
-		ver := strings.TrimSpace(string(out))
+		ver := ""
+		if f := strings.Fields(string(out)); len(f) > 0 {
+			ver = f[0]
+		}
 		switch {
-		case err != nil:
-			cs = append(cs, check{"go", false, fmt.Sprintf("%s env GOVERSION failed: %v", goCmd, err)})
-		case ver < "go1.26":
+		case err != nil || !goversion.IsValid(ver):
+			cs = append(cs, check{"go", false, fmt.Sprintf("%s env GOVERSION failed (%v, output %q)", goCmd, err, out)})
+		case goversion.Compare(ver, "go1.26") < 0:
 			cs = append(cs, check{"go", false, ver + " found; GoMLX v0.28 needs Go 1.26 or later"})
 		default:
 			cs = append(cs, check{"go", true, ver + " (" + goCmd + ")"})

@@ -154,6 +154,18 @@ func runNotebook(ctx context.Context, cfg runConfig, path string, nb *nbformat.N
 	htmlPath := filepath.Join(cfg.OutDir, base+".html")
 
 	t0 := time.Now()
+	hasCode := false
+	for _, c := range nb.Cells {
+		hasCode = hasCode || c.CellType == "code" && strings.TrimSpace(c.Source.Text) != ""
+	}
+	if !hasCode {
+		if err := writeOutputs(nb, outPath, htmlPath, cfg.HTML, base); err != nil {
+			fmt.Fprintf(stderr, "%s: %v\n", name, err)
+			return exitFailed
+		}
+		fmt.Fprintf(stdout, "%s: no code cells; wrote %s\n", name, outPath)
+		return exitOK
+	}
 	client, err := startKernel(ctx, kernelOptions{AutoGet: cfg.AutoGet, Verbose: cfg.Verbose, Log: stderr})
 	if err != nil {
 		if ctx.Err() != nil {

@@ -63,6 +63,13 @@ type envelope struct {
 	msg     *Message
 }
 
+// waiter receives the messages whose parent is one request; done is closed
+// when the requester stops listening, so routing never blocks on it.
+type waiter struct {
+	ch   chan envelope
+	done chan struct{}
+}
+
 // Client is a connection to one kernel process it started. Methods are not
 // safe for concurrent use, except Interrupt, which may be called while
 // Execute runs.
@@ -81,7 +88,7 @@ type Client struct {
 	iopub    zmq4.Socket
 	sendMu   sync.Mutex
 	mu       sync.Mutex
-	waiters  map[string]chan envelope
+	waiters  map[string]*waiter
 	closed   bool
 	closeErr error
 }
@@ -159,7 +166,7 @@ func Start(ctx context.Context, opts Options) (*Client, error) {
 	cctx, cancel := context.WithCancel(context.Background())
 	c := &Client{
 		opts: opts, key: []byte(conn.Key), session: newID(), cmd: cmd, connDir: connDir,
-		exited: make(chan struct{}), ctx: cctx, cancel: cancel, waiters: map[string]chan envelope{},
+		exited: make(chan struct{}), ctx: cctx, cancel: cancel, waiters: map[string]*waiter{},
 	}
 	go func() {
 		c.exitErr = cmd.Wait()
@@ -285,11 +292,12 @@ func (c *Client) recvLoop(channel string, sck zmq4.Socket) {
 			continue // unsigned or malformed: ignore, as Jupyter clients do
 		}
 		c.mu.Lock()
-		ch := c.waiters[m.ParentID()]
+		w := c.waiters[m.ParentID()]
 		c.mu.Unlock()
-		if ch != nil {
+		if w != nil {
 			select {
-			case ch <- envelope{channel, m}:
+			case w.ch <- envelope{channel, m}:
+			case <-w.done:
 			case <-c.ctx.Done():
 				return
 			}
@@ -304,9 +312,9 @@ func (c *Client) request(sck zmq4.Socket, msgType string, content any) (Header, 
 	if err != nil {
 		return h, nil, err
 	}
-	ch := make(chan envelope, 256)
+	w := &waiter{ch: make(chan envelope, 256), done: make(chan struct{})}
 	c.mu.Lock()
-	c.waiters[h.MsgID] = ch
+	c.waiters[h.MsgID] = w
 	c.mu.Unlock()
 	c.sendMu.Lock()
 	err = sck.SendMulti(zmq4.NewMsgFrom(frames...))
@@ -315,12 +323,15 @@ func (c *Client) request(sck zmq4.Socket, msgType string, content any) (Header, 
 		c.unregister(h.MsgID)
 		return h, nil, fmt.Errorf("jupyter: sending %s: %w", msgType, err)
 	}
-	return h, ch, nil
+	return h, w.ch, nil
 }
 
 func (c *Client) unregister(id string) {
 	c.mu.Lock()
-	delete(c.waiters, id)
+	if w := c.waiters[id]; w != nil {
+		close(w.done)
+		delete(c.waiters, id)
+	}
 	c.mu.Unlock()
 }
 
