@@ -3,6 +3,7 @@ package lab
 import (
 	"bytes"
 	"fmt"
+	"html"
 	"image/color"
 	"math"
 	"os"
@@ -257,9 +258,12 @@ func (f *Figure) Display() *Figure {
 	}
 	svg, err := f.SVG()
 	if err != nil {
-		gonbui.DisplayHTML("<pre>" + err.Error() + "</pre>")
+		gonbui.DisplayHTML("<pre>" + html.EscapeString(err.Error()) + "</pre>")
+		gonbui.Sync()
 		return f
 	}
 	gonbui.DisplaySVG(string(svg))
+	// Wait until GoNB has the content: a cell's process may exit right after.
+	gonbui.Sync()
 	return f
 }
