@@ -175,13 +175,11 @@ func (t *Table) Heatmap(x, y, metric string) *Chart {
 		p := plot.New()
 		p.Title.Text = strings.TrimSpace(metric + "  " + f.title)
 		p.X.Label.Text, p.Y.Label.Text = x, y
-		pal := moreland.SmoothBlueRed()
-		pal.SetMin(grid.Min())
-		pal.SetMax(grid.Max())
-		if grid.Min() == grid.Max() {
-			pal.SetMax(grid.Min() + 1)
+		// The palette's colours are spread over the heatmap's own [Min, Max].
+		h := plotter.NewHeatMap(grid, moreland.SmoothBlueRed().Palette(64))
+		if h.Min == h.Max {
+			h.Max = h.Min + 1
 		}
-		h := plotter.NewHeatMap(grid, pal.Palette(64))
 		h.NaN = color.Gray{Y: 200}
 		p.Add(h)
 		if l, err := plotter.NewLabels(labels); err == nil {

@@ -162,6 +162,16 @@ func TestTableHeatmapLines(t *testing.T) {
 			t.Errorf("heatmap SVG lacks cell label %s", cell)
 		}
 	}
+	// Values on a range whose palette steps round past its end (0.4575…1).
+	near := fakeTable(t)
+	for i := range near.Rows {
+		if near.Rows[i].Err == nil {
+			near.Rows[i].Metrics["loss"] = 0.4575 + 0.5425*float64(i%2)
+		}
+	}
+	if _, err := near.Heatmap("Beta", "Gamma", "loss").SVG(); err != nil {
+		t.Fatal(err)
+	}
 	// With Seed as an axis and Gamma left over, one panel per γ.
 	if n := tab.Heatmap("Beta", "Seed", "loss").Panels(); n != 2 {
 		t.Errorf("Heatmap(Beta, Seed): %d panels, want 2", n)
