@@ -34,4 +34,13 @@
 // Parameters live in a GoMLX model.Store under "/model". [Policy.Snapshot] copies
 // them (without optimizer state) and [Policy.Freeze] makes a copy read-only:
 // the reference policy π_ref is a frozen snapshot of the SFT policy.
+//
+// # Backend
+//
+// Any GoMLX backend works. With the pure-Go backend prefer the config
+// "go:ops_sequential": in its default mode (independent ops run in parallel
+// on the worker pool) ops that split their own work over the same pool can
+// wait on each other for ever; this deadlock was observed on the DPO step of
+// this package on a 2-core machine (and always with "go:parallelism=1").
+// Sequential op scheduling still parallelises inside each op (matmuls, GELU).
 package seqmodel

@@ -10,7 +10,8 @@ L = mean softplus(-beta * ((pc - rc) - (pr - rr))) with precomputed reference
 log-probs, backward, one Adam update (lr 1e-4, eps 1e-8).
 
 Prints "torch tokens/s: X" with tokens = 2*32*48 per step. Run with Debian's
-python3 (apt-get install python3-torch): /usr/bin/python3 dpo_step.py [steps]
+python3 (apt-get install python3-torch): /usr/bin/python3 dpo_step.py [steps [threads]]
+(threads defaults to torch's own choice).
 """
 import math
 import sys
@@ -74,6 +75,8 @@ def seq_logprobs(model, tokens, prompt_len, seq_len):
 
 def main():
     steps = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+    if len(sys.argv) > 2:
+        torch.set_num_threads(int(sys.argv[2]))
     torch.manual_seed(0)
     model, ref = LM(), LM()
     ref.load_state_dict(model.state_dict())
