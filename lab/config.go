@@ -264,7 +264,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("lab: Config.Gamma = %v, need a finite value ≥ 0", c.Gamma)
 	}
 	if !(c.Epsilon > 0 && c.Epsilon < 0.5) {
-		return fmt.Errorf("lab: Config.Epsilon = %v, need 0 ≤ Epsilon < 0.5", c.Epsilon)
+		return fmt.Errorf("lab: Config.Epsilon = %v, need 0 < Epsilon < 0.5 (0 means 0.1)", c.Epsilon)
 	}
 	switch {
 	case c.Steps < 0:

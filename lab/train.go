@@ -18,7 +18,7 @@ import (
 )
 
 // maxUnroll is the largest number of optimizer steps unrolled in one graph.
-const maxUnroll = 16
+const maxUnroll = 8
 
 // ErrInterrupted is wrapped by the error Train returns when its context was
 // cancelled or SIGINT arrived; the partial Run is returned with it.
