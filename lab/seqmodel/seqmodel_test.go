@@ -8,7 +8,9 @@ import (
 
 	"github.com/gomlx/compute"
 	_ "github.com/gomlx/compute/gobackend"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX's graph DSL reads best unqualified.
 	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/robustpo/robustpo/losses"
 )
 
 func testBackend(t testing.TB) compute.Backend {
@@ -506,5 +508,58 @@ func TestPolicyInitTrunkAndErrors(t *testing.T) {
 	}
 	if _, err := NewBatch([][]int{{1, 2, 3}}, [][]int{{1}}, 0, 3); err == nil {
 		t.Errorf("row longer than T accepted")
+	}
+}
+
+func TestPairTrainerIPO(t *testing.T) {
+	sft := newTestPolicy(t, tinyConfig(false))
+	policy, err := sft.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(21, 22))
+	prompts := randomRows(rng, 4, 1, 3, 13)
+	// Different padded lengths: chosen and rejected go through the model separately.
+	chosen := mustBatch(t, prompts, randomRows(rng, 4, 1, 4, 13), 0, 8)
+	rejected := mustBatch(t, prompts, randomRows(rng, 4, 1, 6, 13), 0, 10)
+	refC, refR := logProbs(t, sft, chosen), logProbs(t, sft, rejected)
+	const beta = 0.25
+	tr, err := NewPairTrainer(policy, AdamConfig{LearningRate: 1e-3}, "adam_ipo",
+		func(hw, hl *Node) *Node { return losses.IPO(hw, hl, beta) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	// π_θ = π_ref: Δh = 0 and the IPO loss is (0 − 1/(2β))² = 4.
+	st, err := tr.Step(chosen, rejected, refC, refR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(st.Loss-4) > 1e-5 {
+		t.Errorf("first IPO loss %.6f, want 1/(4β²) = 4", st.Loss)
+	}
+	// Next step: (Δh − 1/(2β))² averaged, from independently computed log-probs.
+	pc, pr := logProbs(t, policy, chosen), logProbs(t, policy, rejected)
+	want := 0.0
+	for b := range pc {
+		dh := float64(pc[b]-refC[b]) - float64(pr[b]-refR[b])
+		want += (dh - 1/(2*beta)) * (dh - 1/(2*beta)) / float64(len(pc))
+	}
+	st, err = tr.Step(chosen, rejected, refC, refR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(st.Loss-want) > 1e-4*want {
+		t.Errorf("second IPO loss %.6f, (Δh − 1/(2β))² from LogProbs %.6f", st.Loss, want)
+	}
+	for range 10 {
+		if st, err = tr.Step(chosen, rejected, refC, refR); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !(st.Loss < 1) {
+		t.Errorf("IPO loss after 12 steps %.6f, started at 4", st.Loss)
+	}
+	if _, err := NewPairTrainer(policy, AdamConfig{}, "a/b", func(hw, hl *Node) *Node { return hw }); err == nil {
+		t.Errorf("optimizer name with '/' accepted")
 	}
 }

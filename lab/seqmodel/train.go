@@ -3,6 +3,7 @@ package seqmodel
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX's graph DSL reads best unqualified.
 	"github.com/gomlx/gomlx/core/tensors"
@@ -149,25 +150,32 @@ func (t *SFTTrainer) Step(bt Batch) (float64, error) {
 	return float64(v[0]), nil
 }
 
-// DPOConfig configures DPOTrainer. The zero value means β = 0.1 and the
+// DPOConfig configures NewDPOTrainer. The zero value means β = 0.1 and the
 // AdamConfig defaults.
 type DPOConfig struct {
 	Beta float64
 	Adam AdamConfig
 }
 
-// DPOTrainer runs DPO steps: with h = log π_θ(y|x) − log π_ref(y|x),
-//
-//	L = mean_b softplus(−β·(h(x,y_w) − h(x,y_l)))   (losses.DPO)
-//
-// using precomputed reference log-probs, then one Adam update of π_θ.
-type DPOTrainer struct {
-	p    *Policy
-	s    *stepper
-	beta float64
+// PairLoss maps per-pair log-ratios h_w = log π_θ(y_w|x) − log π_ref(y_w|x)
+// and h_l (both [batch]) to a scalar loss, e.g. losses.DPO, losses.IPO or
+// losses.CDPO with β (and ε) bound.
+type PairLoss func(chosenLogRatio, rejectedLogRatio *Node) *Node
+
+// PairTrainer runs preference steps on pairs: log π_θ of the chosen and
+// rejected responses, the PairLoss of their log-ratios against precomputed
+// reference log-probs, then one Adam update of π_θ.
+type PairTrainer struct {
+	p *Policy
+	s *stepper
 }
 
-// DPOStep is what one DPO step reports, all measured before the update.
+// DPOTrainer is the PairTrainer of the DPO loss
+//
+//	L = mean_b softplus(−β·(h(x,y_w) − h(x,y_l)))   (losses.DPO).
+type DPOTrainer = PairTrainer
+
+// DPOStep is what one PairTrainer step reports, all measured before the update.
 type DPOStep struct {
 	Loss float64
 	// ChosenLogProbs and RejectedLogProbs are log π_θ(y_w|x), log π_θ(y_l|x), [batch].
@@ -182,20 +190,41 @@ func NewDPOTrainer(p *Policy, cfg DPOConfig) (*DPOTrainer, error) {
 	if cfg.Beta < 0 {
 		return nil, fmt.Errorf("NewDPOTrainer: DPOConfig.Beta=%g must be positive", cfg.Beta)
 	}
-	s, err := newStepper(&p.net, cfg.Adam, "adam_dpo")
+	beta := cfg.Beta
+	t, err := newPairTrainer(p, cfg.Adam, "adam_dpo", func(hw, hl *Node) *Node { return losses.DPO(hw, hl, beta) })
 	if err != nil {
 		return nil, fmt.Errorf("NewDPOTrainer: %w", err)
 	}
-	t := &DPOTrainer{p: p, s: s, beta: cfg.Beta}
-	err = s.build(8, func(in []*Node) (*Node, []*Node) {
-		chosen, rejected := pairLogProbs(p.cfg, p.store, in[0:3], in[3:6])
-		loss := losses.DPO(Sub(chosen, in[6]), Sub(rejected, in[7]), cfg.Beta)
-		return loss, []*Node{chosen, rejected}
-	})
+	return t, nil
+}
+
+// NewPairTrainer prepares steps of an arbitrary pair loss on p (which must
+// not be frozen). optName names the trainer's own Adam state in the Store
+// (letters, digits and underscores), so several trainers can share a policy.
+func NewPairTrainer(p *Policy, adam AdamConfig, optName string, loss PairLoss) (*PairTrainer, error) {
+	if loss == nil || optName == "" || strings.ContainsAny(optName, "/ ") {
+		return nil, fmt.Errorf("NewPairTrainer: need a loss and an optimizer name without '/' or spaces, got %q", optName)
+	}
+	t, err := newPairTrainer(p, adam, optName, loss)
 	if err != nil {
-		return nil, fmt.Errorf("NewDPOTrainer: building step: %w", err)
+		return nil, fmt.Errorf("NewPairTrainer: %w", err)
 	}
 	return t, nil
+}
+
+func newPairTrainer(p *Policy, adam AdamConfig, optName string, loss PairLoss) (*PairTrainer, error) {
+	s, err := newStepper(&p.net, adam, optName)
+	if err != nil {
+		return nil, err
+	}
+	err = s.build(8, func(in []*Node) (*Node, []*Node) {
+		chosen, rejected := pairLogProbs(p.cfg, p.store, in[0:3], in[3:6])
+		return loss(Sub(chosen, in[6]), Sub(rejected, in[7])), []*Node{chosen, rejected}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("building step: %w", err)
+	}
+	return &PairTrainer{p: p, s: s}, nil
 }
 
 // pairLogProbs returns log π(y|x) of two batches; when they have the same
@@ -213,34 +242,34 @@ func pairLogProbs(c Config, store *model.Store, a, b []*Node) (la, lb *Node) {
 // Step takes one DPO step. refChosen and refRejected are log π_ref(y_w|x) and
 // log π_ref(y_l|x) for the rows of chosen and rejected (e.g. from a frozen
 // reference Policy.LogProbs).
-func (t *DPOTrainer) Step(chosen, rejected Batch, refChosen, refRejected []float32) (DPOStep, error) {
+func (t *PairTrainer) Step(chosen, rejected Batch, refChosen, refRejected []float32) (DPOStep, error) {
 	if err := chosen.check(t.p.cfg); err != nil {
-		return DPOStep{}, fmt.Errorf("DPOTrainer.Step: chosen: %w", err)
+		return DPOStep{}, fmt.Errorf("PairTrainer.Step: chosen: %w", err)
 	}
 	if err := rejected.check(t.p.cfg); err != nil {
-		return DPOStep{}, fmt.Errorf("DPOTrainer.Step: rejected: %w", err)
+		return DPOStep{}, fmt.Errorf("PairTrainer.Step: rejected: %w", err)
 	}
 	n := chosen.Size
 	if rejected.Size != n || len(refChosen) != n || len(refRejected) != n {
-		return DPOStep{}, fmt.Errorf("DPOTrainer.Step: sizes differ: chosen %d, rejected %d, refChosen %d, refRejected %d",
+		return DPOStep{}, fmt.Errorf("PairTrainer.Step: sizes differ: chosen %d, rejected %d, refChosen %d, refRejected %d",
 			n, rejected.Size, len(refChosen), len(refRejected))
 	}
 	args := append(chosen.inputs(), rejected.inputs()...)
 	args = append(args, tensors.FromFlatDataAndDimensions(refChosen, n), tensors.FromFlatDataAndDimensions(refRejected, n))
 	out, err := t.s.call(args...)
 	if err != nil {
-		return DPOStep{}, fmt.Errorf("DPOTrainer.Step: batch of %d pairs: %w", n, err)
+		return DPOStep{}, fmt.Errorf("PairTrainer.Step: batch of %d pairs: %w", n, err)
 	}
 	loss, err := flat[float32](out[0])
 	if err != nil {
-		return DPOStep{}, fmt.Errorf("DPOTrainer.Step: reading loss: %w", err)
+		return DPOStep{}, fmt.Errorf("PairTrainer.Step: reading loss: %w", err)
 	}
 	res := DPOStep{Loss: float64(loss[0])}
 	if res.ChosenLogProbs, err = flat[float32](out[1]); err != nil {
-		return DPOStep{}, fmt.Errorf("DPOTrainer.Step: reading chosen log-probs: %w", err)
+		return DPOStep{}, fmt.Errorf("PairTrainer.Step: reading chosen log-probs: %w", err)
 	}
 	if res.RejectedLogProbs, err = flat[float32](out[2]); err != nil {
-		return DPOStep{}, fmt.Errorf("DPOTrainer.Step: reading rejected log-probs: %w", err)
+		return DPOStep{}, fmt.Errorf("PairTrainer.Step: reading rejected log-probs: %w", err)
 	}
 	return res, nil
 }
