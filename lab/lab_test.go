@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/robustpo/robustpo/datasets"
 	"github.com/robustpo/robustpo/losses"
@@ -322,6 +323,15 @@ func TestNaNGuard(t *testing.T) {
 	if run == nil || run.History.Len() < 1 {
 		t.Fatalf("partial run missing: %+v", run)
 	}
+	t.Logf("error: %v (history kept %d rows)", err, run.History.Len())
+	// IPO's loss (Δh − 1/(2β))² itself overflows: the step loop names the loss.
+	run, err = Train(Config{Method: IPO, Beta: 0.5, Steps: 50, LearningRate: 1e308, LogEvery: 10, NoCache: true}, datasets.SqueezeToy())
+	if err == nil || !strings.Contains(err.Error(), "step 1: metric loss = +Inf") {
+		t.Errorf("IPO overflow: err = %v, want step 1 and metric loss", err)
+	}
+	if run == nil || run.History.Len() != 1 {
+		t.Errorf("IPO overflow: partial run %+v", run)
+	}
 	for _, v := range run.History.Series("loss") {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			t.Errorf("history kept a non-finite loss: %v", run.History.Series("loss"))
@@ -338,6 +348,26 @@ func TestContextCancel(t *testing.T) {
 	}
 	if run == nil || run.History.Len() != 1 || run.StepsDone != 0 {
 		t.Fatalf("partial run: %+v", run)
+	}
+}
+
+// Cancelling mid-run stops between chunks and returns the steps done so far.
+func TestContextCancelMidRun(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	const steps = 10_000_000
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		cancel()
+	}()
+	run, err := TrainContext(ctx, Config{Method: DPO, Steps: steps, LogEvery: 50, NoCache: true}, datasets.SqueezeToy())
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("err = %v, want ErrInterrupted", err)
+	}
+	if run.StepsDone <= 0 || run.StepsDone >= steps || run.History.Len() < 1 {
+		t.Fatalf("partial run: %d steps done, %d rows", run.StepsDone, run.History.Len())
+	}
+	if last := run.History.Steps[run.History.Len()-1]; last > run.StepsDone {
+		t.Errorf("history logged step %d beyond the %d steps done", last, run.StepsDone)
 	}
 }
 
