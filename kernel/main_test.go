@@ -200,13 +200,13 @@ func TestRunFailuresExitNonZero(t *testing.T) {
 		{"compile", "func main() { undefinedThing() }", "compile error", "undefined: undefinedThing"},
 		{"panic", "%%\nx := []int{1}\ni := 3\nfmt.Println(x[i])", "panicked", "index out of range [3] with length 1"},
 		{"exit3", "import \"os\"\n%%\nfmt.Println(\"bye\")\nos.Exit(3)", "exited with status 3", ""},
-		{"timeout", "import \"time\"\n%%\ntime.Sleep(10 * time.Minute)", "timed out after 5s", ""},
+		{"timeout", "import \"time\"\n%%\ntime.Sleep(10 * time.Minute)", "timed out after 15s", ""},
 	}
 	var paths []string
 	for _, n := range nbs {
 		paths = append(paths, writeNotebook(t, dir, n.name, "%%\nfmt.Println(\"first\")", n.cell, after))
 	}
-	args := append([]string{"run", "--timeout", "5s", "-o", out}, paths...)
+	args := append([]string{"run", "--timeout", "15s", "-o", out}, paths...)
 	code, stdout, stderr := runKernelCmd(t, args...)
 	assertNoGonbLeft(t)
 	if code != exitFailed {
@@ -341,8 +341,8 @@ func TestInstallAndDoctor(t *testing.T) {
 	path := filepath.SplitList(spec.Env["PATH"])
 	goCmd, _ := exec.LookPath("go")
 	goAbs, _ := filepath.Abs(goCmd)
-	if len(path) < 2 || path[0] != testBinDir || path[1] != filepath.Dir(goAbs) {
-		t.Errorf("PATH %q should start with %s then %s", spec.Env["PATH"], testBinDir, filepath.Dir(goAbs))
+	if len(path) < 3 || path[0] != testBinDir || path[1] != filepath.Join(testBinDir, "lsp") || path[2] != filepath.Dir(goAbs) {
+		t.Errorf("PATH %q should start with %s, its lsp dir, then %s", spec.Env["PATH"], testBinDir, filepath.Dir(goAbs))
 	}
 	if strings.Contains(spec.Env["GOFLAGS"], "-mod=") {
 		t.Errorf("GOFLAGS %q keeps -mod, which workspace mode rejects", spec.Env["GOFLAGS"])
@@ -410,7 +410,7 @@ func TestReplOnRealKernel(t *testing.T) {
 		_ = client.Close()
 		assertNoGonbLeft(t)
 	}()
-	var out, errOut bytes.Buffer
+	var out, errOut lockedBuffer
 	rich := t.TempDir()
 	r := &repl{client: client, out: &out, errOut: &errOut, richDir: rich}
 	input := &fakeLines{lines: []string{
@@ -419,17 +419,16 @@ func TestReplOnRealKernel(t *testing.T) {
 		`import "github.com/janpfeifer/gonb/gonbui"`, "%%",
 		"gonbui.DisplaySVG(`<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"8\" height=\"8\"><circle r=\"4\"/></svg>`)", "",
 		"%%", "var s []int", "_ = s[5]", "",
-		"import \"time\"", "%%", "time.Sleep(10 * time.Minute)", "",
+		"import \"time\"", "%%", `fmt.Println("sleeping")`, "time.Sleep(10 * time.Minute)", "",
 		"%%", `fmt.Println("after interrupt")`,
 	}}
 	interrupts := make(chan os.Signal, 1)
-	// The sleeping cell is interrupted as a Ctrl-C would: wait until its
-	// program runs (GoNB has started it), then signal.
+	// The sleeping cell is interrupted as a Ctrl-C would, once its program
+	// runs (it printed "sleeping").
 	go func() {
-		for !strings.Contains(errOut.String(), "index out of range") {
-			time.Sleep(100 * time.Millisecond)
+		for !strings.Contains(out.String(), "sleeping\n") {
+			time.Sleep(50 * time.Millisecond)
 		}
-		time.Sleep(3 * time.Second)
 		interrupts <- os.Interrupt
 	}()
 	var recorded []string

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -71,6 +72,13 @@ func kernelCommand(ctx context.Context, log io.Writer) (argv, env []string, err 
 	if err != nil {
 		return nil, nil, err
 	}
+	// No language server for headless runs and the REPL (nothing asks it
+	// for completions); the installed kernelspec keeps it for Jupyter.
+	goCmd, err := kernelspec.GoCommand()
+	if err != nil {
+		return nil, nil, err
+	}
+	spec.Env["PATH"] = kernelspec.WithoutGopls(spec.Env["PATH"], filepath.Dir(goCmd))
 	return spec.Argv, kernelspec.MergeEnv(os.Environ(), spec.Env), nil
 }
 

@@ -130,18 +130,22 @@ func exe(name string) string {
 	return name
 }
 
-// Tools names the executables in a bin dir.
+// Tools names the executables in a bin dir. gopls sits in its own
+// sub-directory (GoplsDir) so that headless runs can leave it off PATH: GoNB
+// starts gopls whenever it finds one, which only helps interactive editing.
 type Tools struct {
 	Dir       string
 	Gonb      string
 	Goimports string
+	GoplsDir  string
 	Gopls     string
 }
 
 // ToolsIn returns the tool paths in dir (they may not exist yet).
 func ToolsIn(dir string) Tools {
+	lsp := filepath.Join(dir, "lsp")
 	return Tools{Dir: dir, Gonb: filepath.Join(dir, exe("gonb")),
-		Goimports: filepath.Join(dir, exe("goimports")), Gopls: filepath.Join(dir, exe("gopls"))}
+		Goimports: filepath.Join(dir, exe("goimports")), GoplsDir: lsp, Gopls: filepath.Join(lsp, exe("gopls"))}
 }
 
 func exists(path string) bool {
@@ -211,7 +215,7 @@ func InstallGopls(ctx context.Context, t Tools, log io.Writer) (bool, error) {
 		return false, err
 	}
 	cmd := exec.CommandContext(ctx, goCmd, "install", "golang.org/x/tools/gopls@"+GoplsVersion)
-	cmd.Env = append(toolEnv(), "GOBIN="+t.Dir, "GOFLAGS=")
+	cmd.Env = append(toolEnv(), "GOBIN="+t.GoplsDir, "GOFLAGS=")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if log != nil {
@@ -238,13 +242,13 @@ func sanitizeGoflags(v string) string {
 
 // Env returns the variables the kernel needs, as a map (kernelspec form):
 // GOEXPERIMENT=simd, GOMLX_NO_AUTO_INSTALL=1, GOFLAGS (sanitized) and PATH
-// = bin dir, Go's bin dir, then the current PATH.
+// = bin dir, its gopls dir, Go's bin dir, then the current PATH.
 func Env(t Tools) (map[string]string, error) {
 	goCmd, err := GoCommand()
 	if err != nil {
 		return nil, err
 	}
-	path := strings.Join([]string{t.Dir, filepath.Dir(goCmd), os.Getenv("PATH")}, string(os.PathListSeparator))
+	path := strings.Join([]string{t.Dir, t.GoplsDir, filepath.Dir(goCmd), os.Getenv("PATH")}, string(os.PathListSeparator))
 	return map[string]string{
 		"GOEXPERIMENT":          "simd",
 		"GOMLX_NO_AUTO_INSTALL": "1",
@@ -374,4 +378,18 @@ func Write(dataDir, name string, spec *Spec) (path string, changed bool, err err
 		return path, false, fmt.Errorf("kernelspec: writing %s: %w", path, err)
 	}
 	return path, true, nil
+}
+
+// WithoutGopls returns a PATH value without the entries that hold a gopls
+// executable, except keep (the Go toolchain's dir, needed for go itself).
+// Headless runs use it so GoNB does not start a language server.
+func WithoutGopls(path, keep string) string {
+	var out []string
+	for _, d := range filepath.SplitList(path) {
+		if d != keep && d != "" && exists(filepath.Join(d, exe("gopls"))) {
+			continue
+		}
+		out = append(out, d)
+	}
+	return strings.Join(out, string(os.PathListSeparator))
 }

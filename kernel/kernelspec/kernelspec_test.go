@@ -97,3 +97,17 @@ func TestWriteFindIdempotent(t *testing.T) {
 		t.Errorf("a name with a slash was accepted")
 	}
 }
+
+func TestWithoutGopls(t *testing.T) {
+	withGopls, plain, goDir := t.TempDir(), t.TempDir(), t.TempDir()
+	for _, d := range []string{withGopls, goDir} {
+		if err := os.WriteFile(filepath.Join(d, "gopls"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sep := string(os.PathListSeparator)
+	got := WithoutGopls(strings.Join([]string{plain, withGopls, goDir}, sep), goDir)
+	if want := plain + sep + goDir; got != want {
+		t.Errorf("WithoutGopls = %q, want %q", got, want)
+	}
+}
