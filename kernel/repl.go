@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/peterh/liner"
 	"github.com/robustpo/robustpo/kernel/jupyter"
@@ -161,10 +162,21 @@ func (r *repl) loop(ctx context.Context, lr lineReader, interrupts <-chan os.Sig
 		}
 		done := make(chan struct{})
 		go func() {
+			// After a Ctrl-C, repeat the interrupt every second until the
+			// cell ends: GoNB only interrupts a running cell program, so a
+			// request that arrives while it still compiles would be lost.
+			var repeat <-chan time.Time
 			for {
 				select {
 				case <-interrupts:
 					fmt.Fprintln(r.errOut, "^C: interrupting the cell")
+					_ = r.client.Interrupt()
+					if repeat == nil {
+						tick := time.NewTicker(time.Second)
+						defer tick.Stop()
+						repeat = tick.C
+					}
+				case <-repeat:
 					_ = r.client.Interrupt()
 				case <-done:
 					return
