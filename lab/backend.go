@@ -1,37 +1,46 @@
 package lab
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"strings"
+	"sync"
 
 	"github.com/gomlx/compute"
-	_ "github.com/gomlx/compute/gobackend" // The pure-Go backend, the default.
+	_ "github.com/gomlx/compute/gobackend" // The pure-Go backend, the fallback.
 )
 
-// DefaultBackend is the backend configuration used when GOMLX_BACKEND is unset:
-// GoMLX's pure-Go backend.
-const DefaultBackend = "go"
+// DefaultGoBackend is the pure-Go backend's configuration used when
+// GOMLX_BACKEND is unset or exactly "go", unless $ROBUSTPO_GO_BACKEND names
+// another (e.g. "go:parallelism=4" or "go"). "ops_sequential" runs a
+// graph's ops one after another, each op splitting its own work (matmuls,
+// element-wise ops, reductions) over the backend's worker pool of
+// 2·GOMAXPROCS workers. The backend's own default also runs independent ops
+// concurrently on that pool when one graph executes at a time; on the
+// lab's graphs this was no faster on 2 cores and has deadlocked a sequence
+// DPO step (ops waiting on the pool that other ops hold).
+const DefaultGoBackend = "go:ops_sequential"
 
-// Backend returns the compute backend named by $GOMLX_BACKEND (e.g. "go", or
-// "xla:/abs/path/plugin.so" when a PJRT plugin is linked in), or the pure-Go
-// backend when it is unset. It never panics: a backend that fails to start is
-// returned as an error naming its configuration. Only the pure-Go backend is
-// linked into this package; others must be registered by the caller's imports.
-func Backend() (b compute.Backend, err error) {
-	config := os.Getenv(compute.ConfigEnvVar)
-	if config == "" {
-		config = DefaultBackend
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			b, err = nil, fmt.Errorf("lab: starting backend %q (from %s): panic: %v", config, compute.ConfigEnvVar, r)
-		}
-	}()
-	b, err = compute.NewWithConfig(config)
-	if err != nil {
-		return nil, fmt.Errorf("lab: starting backend %q (from %s): %w", config, compute.ConfigEnvVar, err)
-	}
-	return b, nil
+// GoBackendEnv names the environment variable that overrides
+// DefaultGoBackend.
+const GoBackendEnv = "ROBUSTPO_GO_BACKEND"
+
+// Backend returns a new compute backend (the caller Finalizes it), chosen
+// by DiscoverBackends' candidates, best first: $GOMLX_BACKEND when set; an
+// NVIDIA GPU with a CUDA PJRT plugin ("xla:<abs path>"); an installed XLA CPU
+// plugin ("xla:cpu"); the pure-Go backend (DefaultGoBackend). The first call
+// prints the choice to stderr in one line; a candidate that fails to start
+// is skipped with one line saying why. Nothing is ever downloaded. It never
+// panics: when the last candidate fails too (or $GOMLX_BACKEND names a backend
+// that does not start) the error names the configuration.
+//
+// XLA backends need the program built with cgo (the default where a C
+// compiler is installed), which links go-xla's PJRT loader; a build without
+// cgo skips them with a line saying so.
+func Backend() (compute.Backend, error) {
+	return startBackend(Discovery{GoConfig: os.Getenv(GoBackendEnv)}.Candidates(), os.Stderr, &printOnce)
 }
 
 // MustBackend is Backend for notebooks and examples: it panics on error.
@@ -41,4 +50,52 @@ func MustBackend() compute.Backend {
 		panic(err)
 	}
 	return b
+}
+
+// printOnce guards the one line Backend prints about its choice.
+var printOnce sync.Once
+
+// startBackend starts the first candidate that works. It reports the
+// choice on w once per once, and each failure that falls back on w.
+func startBackend(cands []BackendCandidate, w io.Writer, once *sync.Once) (compute.Backend, error) {
+	var errs []error
+	for i, c := range cands {
+		b, err := newBackend(c.Config)
+		if err == nil {
+			once.Do(func() { fmt.Fprintf(w, "lab: backend %s: %s\n", c.Config, c.Reason) })
+			return b, nil
+		}
+		errs = append(errs, err)
+		if i+1 < len(cands) {
+			fmt.Fprintf(w, "lab: %s; falling back to %s\n", firstLine(err.Error()), cands[i+1].Config)
+		}
+	}
+	if len(errs) == 0 {
+		return nil, errors.New("lab: no backend candidates")
+	}
+	return nil, errs[len(errs)-1]
+}
+
+// newBackend starts config, turning a panic into an error naming config.
+func newBackend(config string) (b compute.Backend, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			b, err = nil, fmt.Errorf("lab: starting backend %q: panic: %v", config, r)
+		}
+	}()
+	b, err = compute.NewWithConfig(config)
+	if err != nil {
+		if strings.HasPrefix(config, "xla") && !xlaLinked {
+			return nil, fmt.Errorf("lab: starting backend %q: the XLA backend is not linked in this build (it needs cgo: CGO_ENABLED=1 and a C compiler): %w", config, err)
+		}
+		return nil, fmt.Errorf("lab: starting backend %q: %w", config, err)
+	}
+	return b, nil
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
 }
