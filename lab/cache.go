@@ -36,7 +36,8 @@ func CacheDir() string {
 	return filepath.Join(os.TempDir(), "robustpo-runs")
 }
 
-// ClearCache deletes every cached run in CacheDir.
+// ClearCache deletes every cached run in CacheDir, and the cached
+// references and reward margins of sequence runs.
 func ClearCache() error {
 	dir := CacheDir()
 	entries, err := os.ReadDir(dir)
@@ -47,7 +48,7 @@ func ClearCache() error {
 		return fmt.Errorf("lab: ClearCache: %w", err)
 	}
 	for _, e := range entries {
-		if filepath.Ext(e.Name()) == ".json" {
+		if ext := filepath.Ext(e.Name()); ext == ".json" || ext == ".gob" {
 			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
 				return fmt.Errorf("lab: ClearCache: %w", err)
 			}

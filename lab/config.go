@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/robustpo/robustpo/lab/seqmodel"
 	"github.com/robustpo/robustpo/losses"
 )
 
@@ -197,6 +198,41 @@ type Config struct {
 	LogEvery int
 	// NoCache disables the on-disk run cache for this run.
 	NoCache bool
+
+	// The fields below configure sequence runs (TrainSeq) and are ignored by
+	// Train. On sequence runs some shared fields have other defaults: Steps 0
+	// means 200, LearningRate 0 means 1e-3, BatchSize 0 means 32 pairs,
+	// RewardSteps 0 means 200, RewardLearningRate 0 means 1e-3, LogEvery 0
+	// means max(1, Steps/10); RefPairs keeps its default (256 π_ref pairs for
+	// PlusRefSamples), RewardL2 and Policy are unused, and DistillPairs =
+	// AllPairs and Method = RLHF are not available.
+
+	// Rho ∈ (0, 1] trains on task.Split(Rho), the length-biased subsample in
+	// which a fraction Rho of the length-differing pairs prefers the longer
+	// response; 0 means all of the task's pairs.
+	Rho float64 `json:",omitzero"`
+	// Model sizes the transformer of the policy, π_ref and the reward models;
+	// zero fields take seqmodel's defaults, except VocabSize and MaxLen, which
+	// default to the task's.
+	Model seqmodel.Config `json:",omitzero"`
+	// SFTSteps is the number of supervised steps that fit π_ref to the task's
+	// reference responses (0 means 300).
+	SFTSteps int `json:",omitzero"`
+	// SFTLearningRate is the Adam learning rate of SFT (0 means 3e-3).
+	SFTLearningRate float64 `json:",omitzero"`
+	// RefSamples is the number of responses sampled from π_ref per training
+	// prompt, for the forward KL and the PlusRefSamples pairs (0 means 2).
+	RefSamples int `json:",omitzero"`
+	// KLBatch is the number of π_ref samples in each step's forward-KL term of
+	// EDPO and PDPO when Gamma > 0 (0 means BatchSize; rounded up to even).
+	KLBatch int `json:",omitzero"`
+	// EvalSamples is the number N of responses sampled per held-out prompt, from
+	// the policy and from π_ref, for the win rate and the other sampled
+	// metrics (0 means 4).
+	EvalSamples int `json:",omitzero"`
+	// EvalPrompts is the number of the task's held-out prompts used for
+	// evaluation (0 means all).
+	EvalPrompts int `json:",omitzero"`
 }
 
 // WithDefaults returns c with every zero field replaced by its default.

@@ -53,6 +53,9 @@ type Run struct {
 	RewardDisagreement float64 `json:"reward_disagreement"`
 	// StepsDone counts optimizer steps completed (< Config.Steps when stopped early).
 	StepsDone int `json:"steps_done"`
+	// Seq holds what a sequence run (TrainSeq) adds: its final evaluation
+	// with the win rate's per-prompt scores and CI; nil for finite runs.
+	Seq *SeqResult `json:"seq,omitempty"`
 	// Cached reports that the Run was loaded from the run cache.
 	Cached bool `json:"-"`
 }

@@ -1,0 +1,223 @@
+package lab
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+
+	"github.com/gomlx/compute"
+	"github.com/robustpo/robustpo/lab/seqmodel"
+)
+
+// distillExample is one pair of ρ for Distill and EDPO: two responses to a
+// training prompt, with log π_ref of each.
+type distillExample struct {
+	prompt         int
+	y1, y2         []int
+	ref1, ref2     float64
+	oracle1, oracle2 float64 // oracle rewards r*(x, y1), r*(x, y2)
+}
+
+// seqMargins is the cached output of a reward ensemble: member i's margin
+// r_i(x, y1) − r_i(x, y2) for every distillation example, and its accuracy.
+type seqMargins struct {
+	// Margins is [example][member].
+	Margins [][]float64 `json:"margins"`
+	// Accuracy[i] is the fraction of the labelled training pairs that member
+	// i orders as the oracle reward does (ties in r* count ½).
+	Accuracy []float64 `json:"accuracy"`
+	// Loss[i] is member i's Bradley–Terry loss at its last step.
+	Loss []float64 `json:"loss"`
+}
+
+// rewardMargins returns the k = EnsembleSize reward margins of every example
+// of ex (the first nTrain are the labelled training pairs, chosen first):
+// the oracle's (every member equal) under OracleReward, else those of
+// Bradley–Terry reward models. Member i starts from π_ref's trunk with its own
+// head (seed Model.Seed+1+i), is fit on the member's pairs as
+// EnsembleSampling says (Bootstrap, DisjointFolds, DifferentSeeds; seeded by
+// Seed and i) with RewardSteps Adam steps at RewardLearningRate on
+// minibatches of BatchSize pairs drawn with replacement. Margins are cached.
+func rewardMargins(ctx context.Context, backend compute.Backend, cfg Config, d *seqData, ref *seqReference, ex []distillExample, nTrain int) (*seqMargins, error) {
+	k := cfg.EnsembleSize
+	out := &seqMargins{Margins: make([][]float64, len(ex))}
+	if cfg.RewardSource == OracleReward {
+		for j, e := range ex {
+			out.Margins[j] = make([]float64, k)
+			for i := range k {
+				out.Margins[j][i] = e.oracle1 - e.oracle2
+			}
+		}
+		for range k {
+			out.Accuracy = append(out.Accuracy, 1)
+			out.Loss = append(out.Loss, math.NaN())
+		}
+		return out, nil
+	}
+	b, _ := json.Marshal(struct {
+		Model                         seqmodel.Config
+		SFTSteps                      int
+		SFTLearningRate               float64
+		RefSamples, Examples          int
+		K, Steps, Batch               int
+		LR                            float64
+		Sampling                      EnsembleSampling
+		Seed                          int64
+		DistillPairs                  DistillPairs
+		RefPairs, EvalSamples, Prompt int
+	}{cfg.Model, cfg.SFTSteps, cfg.SFTLearningRate, cfg.RefSamples, len(ex), k, cfg.RewardSteps, cfg.BatchSize,
+		cfg.RewardLearningRate, cfg.EnsembleSampling, cfg.Seed, cfg.DistillPairs, cfg.RefPairs, cfg.EvalSamples, cfg.EvalPrompts})
+	h := sha256.New()
+	fmt.Fprintf(h, "robustpo-seqrm %s\nbackend %s\ndata %s\nconfig %s\n", Version, backend.Name(), d.dataFP, b)
+	path := filepath.Join(CacheDir(), "seqrm-"+hex.EncodeToString(h.Sum(nil))+".json")
+	if useRunCache(cfg) {
+		if b, err := os.ReadFile(path); err == nil {
+			var m seqMargins
+			if json.Unmarshal(b, &m) == nil && len(m.Margins) == len(ex) {
+				return &m, nil
+			}
+		}
+	}
+
+	sft, err := seqmodel.NewPolicy(backend, cfg.Model)
+	if err != nil {
+		return nil, fmt.Errorf("lab: reward models: %w", err)
+	}
+	if err := loadParams(sft, ref.Params); err != nil {
+		return nil, fmt.Errorf("lab: reward models: %w", err)
+	}
+	prompts1 := make([][]int, len(ex))
+	y1, y2 := make([][]int, len(ex)), make([][]int, len(ex))
+	for j, e := range ex {
+		prompts1[j], y1[j], y2[j] = d.prompts[e.prompt], e.y1, e.y2
+	}
+	for j := range ex {
+		out.Margins[j] = make([]float64, k)
+	}
+	folds := rand.New(rand.NewPCG(uint64(cfg.Seed), 0xf01d5)).Perm(nTrain)
+	pad := d.task.Vocab.PAD
+	for i := range k {
+		var member []int // indices of the labelled pairs member i is fit on
+		rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x7e3d00+uint64(i)))
+		switch cfg.EnsembleSampling {
+		case Bootstrap:
+			for range nTrain {
+				member = append(member, rng.IntN(nTrain))
+			}
+		case DisjointFolds:
+			for f, j := range folds {
+				if f%k == i {
+					member = append(member, j)
+				}
+			}
+		case DifferentSeeds:
+			for j := range nTrain {
+				member = append(member, j)
+			}
+		}
+		if len(member) == 0 {
+			return nil, fmt.Errorf("lab: reward member %d: no training pairs (%d pairs, %d folds)", i, nTrain, k)
+		}
+		mc := cfg.Model
+		mc.Seed = cfg.Model.Seed + 1 + uint64(i)
+		rm, err := seqmodel.NewRewardModel(backend, mc)
+		if err != nil {
+			return nil, fmt.Errorf("lab: reward member %d: %w", i, err)
+		}
+		if err := rm.InitTrunkFrom(sft); err != nil {
+			return nil, fmt.Errorf("lab: reward member %d: %w", i, err)
+		}
+		tr, err := seqmodel.NewBTTrainer(rm, seqmodel.AdamConfig{LearningRate: cfg.RewardLearningRate})
+		if err != nil {
+			return nil, fmt.Errorf("lab: reward member %d: %w", i, err)
+		}
+		bp := make([][]int, cfg.BatchSize)
+		bw, bl := make([][]int, cfg.BatchSize), make([][]int, cfg.BatchSize)
+		last := math.NaN()
+		for step := range cfg.RewardSteps {
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("%w: reward member %d step %d: %w", ErrInterrupted, i, step, err)
+			}
+			for b := range bp {
+				p := d.pairs[member[rng.IntN(len(member))]]
+				bp[b], bw[b], bl[b] = d.prompts[p.prompt], p.chosen, p.rejected
+			}
+			cw, err := seqmodel.NewBatch(bp, bw, pad, d.t)
+			if err != nil {
+				return nil, fmt.Errorf("lab: reward member %d step %d: %w", i, step, err)
+			}
+			cl, err := seqmodel.NewBatch(bp, bl, pad, d.t)
+			if err != nil {
+				return nil, fmt.Errorf("lab: reward member %d step %d: %w", i, step, err)
+			}
+			if last, err = tr.Step(cw, cl); err != nil {
+				return nil, fmt.Errorf("lab: reward member %d step %d: %w", i, step, err)
+			}
+			if math.IsNaN(last) || math.IsInf(last, 0) {
+				return nil, fmt.Errorf("lab: reward member %d step %d: metric loss = %v", i, step, last)
+			}
+		}
+		r1, err := rewardsOf(rm, prompts1, y1, pad, d.t)
+		if err != nil {
+			return nil, fmt.Errorf("lab: reward member %d scoring: %w", i, err)
+		}
+		r2, err := rewardsOf(rm, prompts1, y2, pad, d.t)
+		if err != nil {
+			return nil, fmt.Errorf("lab: reward member %d scoring: %w", i, err)
+		}
+		acc := 0.0
+		for j := range ex {
+			out.Margins[j][i] = r1[j] - r2[j]
+			if j < nTrain {
+				acc += orderAgreement(r1[j]-r2[j], ex[j].oracle1-ex[j].oracle2)
+			}
+		}
+		out.Accuracy = append(out.Accuracy, acc/float64(nTrain))
+		out.Loss = append(out.Loss, last)
+	}
+	if useRunCache(cfg) {
+		b, err := json.Marshal(out)
+		if err == nil {
+			err = writeAtomic(path, b)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("lab: caching reward margins: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// orderAgreement is 1 when a and b have the same sign, ½ when b = 0, else 0.
+func orderAgreement(a, b float64) float64 {
+	switch {
+	case b == 0:
+		return 0.5
+	case (a > 0) == (b > 0) && a != 0:
+		return 1
+	}
+	return 0
+}
+
+// marginDisagreement is the mean over examples of the members' standard
+// deviation of the margin (0 for one member).
+func marginDisagreement(m [][]float64) float64 {
+	if len(m) == 0 || len(m[0]) < 2 {
+		return 0
+	}
+	s := 0.0
+	for _, row := range m {
+		mu := mean(row)
+		v := 0.0
+		for _, x := range row {
+			v += (x - mu) * (x - mu)
+		}
+		s += math.Sqrt(v / float64(len(row)))
+	}
+	return s / float64(len(m))
+}

@@ -1,0 +1,640 @@
+package lab
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/gomlx/compute"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX's graph DSL reads best unqualified.
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/robustpo/robustpo/datasets"
+	"github.com/robustpo/robustpo/lab/seqmodel"
+	"github.com/robustpo/robustpo/losses"
+)
+
+// SeqResult is what a sequence run adds to its Run: the data it saw, its
+// final evaluation on the held-out prompts and the training traces.
+type SeqResult struct {
+	// Task describes the task and split.
+	Task string `json:"task"`
+	// TrainPairs is the number of labelled pairs trained on; Examples the size
+	// of the training set (plus π_ref pairs for Distill and EDPO with
+	// PlusRefSamples).
+	TrainPairs int `json:"train_pairs"`
+	Examples   int `json:"examples"`
+	// Rho is the achieved ρ of the split (0 when Config.Rho = 0: no split).
+	Rho float64 `json:"rho"`
+	// EvalFingerprint identifies the held-out prompts and the π_ref samples
+	// the win rate is measured against; runs with equal fingerprints can be
+	// compared with CompareWinRates.
+	EvalFingerprint string `json:"eval_fingerprint"`
+	// WinRate is the final win rate against π_ref under the oracle, with its
+	// bootstrap 95% CI and per-prompt scores.
+	WinRate WinRate `json:"win_rate"`
+	// OracleReward and MeanLength are the means over the final policy's
+	// held-out samples of r*(x, y) and of the response length; RefOracleReward
+	// and RefMeanLength the same for π_ref's samples.
+	OracleReward    float64 `json:"oracle_reward"`
+	MeanLength      float64 `json:"mean_length"`
+	RefOracleReward float64 `json:"ref_oracle_reward"`
+	RefMeanLength   float64 `json:"ref_mean_length"`
+	// KLReverse and KLForward are the final Monte-Carlo estimates of
+	// KL(π‖π_ref) (policy samples) and KL(π_ref‖π) (π_ref samples), both on
+	// the held-out prompts.
+	KLReverse float64 `json:"kl_reverse"`
+	KLForward float64 `json:"kl_forward"`
+	// StepLosses is the minibatch loss before each optimizer step.
+	StepLosses []float64 `json:"step_losses"`
+	// SFTLoss is π_ref's supervised loss before each SFT step.
+	SFTLoss []float64 `json:"sft_loss"`
+	// RewardAccuracy[i] is reward member i's agreement with the oracle's order
+	// on the training pairs (Distill and EDPO).
+	RewardAccuracy []float64 `json:"reward_accuracy,omitempty"`
+	// NumParameters is the policy's number of parameters.
+	NumParameters int `json:"num_parameters"`
+}
+
+// seqMetricNames are the metrics of a sequence run, in logging order.
+var seqMetricNames = []string{"loss", "rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies",
+	"logps/chosen", "logps/rejected", "implicit_reward/max_abs", "grad_weight", "kl/reverse", "kl/forward",
+	"oracle/reward", "winrate/vs_ref", "winrate/vs_ref_lo", "winrate/vs_ref_hi", "length/mean"}
+
+// TrainSeq trains a transformer policy on a sequence task with cfg, stopping
+// on SIGINT (how GoNB interrupts a cell). See TrainSeqContext.
+func TrainSeq(cfg Config, task *datasets.SeqTask) (*Run, error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	return TrainSeqContext(ctx, cfg, task)
+}
+
+// TrainSeqContext trains a causal transformer policy (package seqmodel) on
+// task's preference pairs (task.Split(cfg.Rho) when Rho > 0) with cfg.Method
+// (DPO, IPO, CDPO, PDPO, Distill or EDPO) and returns the Run.
+//
+// Pipeline: π_ref is fit by SFT on the task's reference responses and
+// frozen; responses sampled from it give the forward KL(π_ref‖π_θ) =
+// E_{x, y∼π_ref}[log π_ref − log π_θ] (Monte Carlo over RefSamples per
+// training prompt) and, for DistillPairs = PlusRefSamples, RefPairs
+// unlabelled pairs scored by the reward model(s). The policy starts at π_ref.
+// Each step draws BatchSize examples uniformly with replacement (and KLBatch
+// π_ref samples for PDPO and EDPO with Gamma > 0) and takes one Adam step of
+// the method's loss from package losses (log π_ref of every response is
+// computed once). Distill and EDPO use EnsembleSize reward models (see
+// RewardSource; Distill distils their mean).
+//
+// Every LogEvery steps (and at steps 0 and Steps) it logs, with β·h the
+// implicit reward (h = log π − log π_ref of a whole response):
+//
+//	loss                        the objective on all training examples (+ γ·forward KL
+//	                            over the π_ref samples the steps draw from)
+//	rewards/*, logps/*          means over the labelled pairs, as in Train
+//	implicit_reward/max_abs     max over the pairs' responses of β·|h|
+//	grad_weight                 mean σ(−β·Δh)
+//	kl/forward                  mean over π_ref's held-out samples of log π_ref − log π
+//	kl/reverse                  mean over π's held-out samples of log π − log π_ref
+//	oracle/reward, length/mean  means over π's held-out samples of r*(x,y) and |y|
+//	winrate/vs_ref(_lo, _hi)    WinRate against π_ref's held-out samples, 95% CI
+//
+// with EvalSamples responses per held-out prompt (common random numbers:
+// the same sampler seed at every step). The Run's Seq holds the final
+// evaluation.
+//
+// Determinism, faults and caching follow TrainContext: identical inputs give
+// identical runs; a NaN or Inf loss or metric stops the run with an error
+// naming the step and the metric (the Run keeps the History so far);
+// cancellation returns the partial Run with an error wrapping
+// ErrInterrupted. Finished runs, π_ref (its parameters and samples) and
+// reward margins are cached under CacheDir unless cfg.NoCache or
+// ROBUSTPO_NO_CACHE=1; π_ref depends only on the task, Model, SFTSteps,
+// SFTLearningRate, RefSamples, EvalSamples and EvalPrompts, so every method
+// and seed of a study starts from the same π_ref.
+func TrainSeqContext(ctx context.Context, cfg Config, task *datasets.SeqTask) (*Run, error) {
+	if task == nil {
+		return nil, errors.New("lab: TrainSeq: nil task")
+	}
+	cfg = cfg.withSeqDefaults(task)
+	if err := cfg.validateSeq(task); err != nil {
+		return nil, err
+	}
+	d, err := newSeqData(task, cfg)
+	if err != nil {
+		return nil, err
+	}
+	backend, err := seqBackend()
+	if err != nil {
+		return nil, err
+	}
+	defer backend.Finalize()
+	key := seqCacheKey(cfg, d, backend.Name())
+	if useRunCache(cfg) {
+		if run, ok := loadCached(key); ok && run.Seq != nil {
+			return run, nil
+		}
+	}
+	run, err := trainSeq(ctx, backend, cfg, d)
+	if err == nil && useRunCache(cfg) {
+		if serr := storeCached(key, run); serr != nil {
+			return run, fmt.Errorf("lab: run finished but caching failed: %w", serr)
+		}
+	}
+	return run, err
+}
+
+// seqCacheKey hashes the defaulted config, the data and evaluation, the
+// backend and Version.
+func seqCacheKey(cfg Config, d *seqData, backend string) string {
+	cfg.NoCache = false
+	b, _ := json.Marshal(cfg)
+	h := sha256.New()
+	fmt.Fprintf(h, "robustpo-lab-seq %s\nbackend %s\ndata %s\neval %s\nconfig %s\n", Version, backend, d.dataFP, d.evalFP, b)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// seqTrainer holds the state of one sequence run.
+type seqTrainer struct {
+	cfg       Config
+	d         *seqData
+	ref       *seqReference
+	policy    *seqmodel.Policy
+	refPolicy *seqmodel.Policy
+	run       *Run
+	ex        []distillExample // training examples; the first nTrain are the labelled pairs
+	nTrain    int
+	margins   [][]float64 // [example][member] for Distill (1 column: the mean) and EDPO
+	klTails   bool        // PDPO/EDPO with γ > 0: each step adds KLBatch π_ref samples
+	evalSeed  uint64
+}
+
+// trainSeq does the work of TrainSeqContext without the run cache.
+func trainSeq(ctx context.Context, backend compute.Backend, cfg Config, d *seqData) (*Run, error) {
+	start := time.Now()
+	run := &Run{
+		Config:          cfg,
+		Label:           cfg.Label(),
+		Backend:         backend.Name(),
+		Seed:            cfg.Seed,
+		Dataset:         d.name,
+		DataFingerprint: d.dataFP,
+		History:         newHistory(),
+		Seq:             &SeqResult{Task: d.name, TrainPairs: len(d.pairs), EvalFingerprint: "", Rho: 0},
+	}
+	defer func() { run.WallTime = time.Since(start) }()
+	if !math.IsNaN(d.rho) {
+		run.Seq.Rho = d.rho
+	}
+	fail := func(err error) (*Run, error) {
+		if ctx.Err() != nil && !errors.Is(err, ErrInterrupted) {
+			err = fmt.Errorf("%w: %w", ErrInterrupted, err)
+		}
+		return run, err
+	}
+	ref, err := reference(ctx, backend, cfg, d)
+	if err != nil {
+		return fail(err)
+	}
+	// The baseline samples are part of what the win rate is measured against.
+	run.Seq.EvalFingerprint = evalFingerprint(d, ref)
+	run.Seq.SFTLoss = ref.SFTLoss
+	st := &seqTrainer{cfg: cfg, d: d, ref: ref, run: run, evalSeed: seqSamplerSeedEvalBase + 1}
+	if st.refPolicy, err = seqmodel.NewPolicy(backend, cfg.Model); err != nil {
+		return fail(fmt.Errorf("lab: reference policy: %w", err))
+	}
+	if err := loadParams(st.refPolicy, ref.Params); err != nil {
+		return fail(err)
+	}
+	st.refPolicy.Freeze()
+	if st.policy, err = seqmodel.NewPolicy(backend, cfg.Model); err != nil {
+		return fail(fmt.Errorf("lab: policy: %w", err))
+	}
+	if err := loadParams(st.policy, ref.Params); err != nil {
+		return fail(err)
+	}
+	run.Seq.NumParameters = st.policy.NumParameters()
+	if err := st.buildExamples(ctx, backend); err != nil {
+		return fail(err)
+	}
+	run.Seq.Examples = len(st.ex)
+	if err := st.train(ctx); err != nil {
+		return fail(err)
+	}
+	return run, nil
+}
+
+// evalFingerprint hashes the held-out prompts and π_ref's samples on them.
+func evalFingerprint(d *seqData, ref *seqReference) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "eval %s\n", d.evalFP)
+	for _, row := range ref.Eval {
+		for _, s := range row {
+			hashInts(h, s.Response)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// buildExamples assembles the training examples (labelled pairs, then π_ref
+// pairs for PlusRefSamples) with their π_ref log-probabilities, and the
+// reward margins of Distill and EDPO.
+func (st *seqTrainer) buildExamples(ctx context.Context, backend compute.Backend) error {
+	d, cfg := st.d, st.cfg
+	n := len(d.pairs)
+	prompts := make([][]int, n)
+	ch, rj := make([][]int, n), make([][]int, n)
+	for j, p := range d.pairs {
+		prompts[j], ch[j], rj[j] = d.prompts[p.prompt], p.chosen, p.rejected
+	}
+	pad := d.task.Vocab.PAD
+	refC, err := logProbsOf(st.refPolicy, prompts, ch, pad, d.t)
+	if err != nil {
+		return fmt.Errorf("lab: π_ref log-probs of the chosen responses: %w", err)
+	}
+	refR, err := logProbsOf(st.refPolicy, prompts, rj, pad, d.t)
+	if err != nil {
+		return fmt.Errorf("lab: π_ref log-probs of the rejected responses: %w", err)
+	}
+	for j, p := range d.pairs {
+		st.ex = append(st.ex, distillExample{prompt: p.prompt, y1: p.chosen, y2: p.rejected,
+			ref1: refC[j], ref2: refR[j], oracle1: p.chosenR, oracle2: p.rejectedR})
+	}
+	st.nTrain = n
+	st.klTails = (cfg.Method == PDPO || cfg.Method == EDPO) && cfg.Gamma > 0
+	if cfg.Method != Distill && cfg.Method != EDPO {
+		return nil
+	}
+	if cfg.DistillPairs == PlusRefSamples {
+		st.ex = append(st.ex, st.refPairs()...)
+	}
+	m, err := rewardMargins(ctx, backend, cfg, d, st.ref, st.ex, n)
+	if err != nil {
+		return err
+	}
+	st.run.Seq.RewardAccuracy = m.Accuracy
+	st.run.RewardDisagreement = marginDisagreement(m.Margins)
+	st.margins = m.Margins
+	if cfg.Method == Distill {
+		st.margins = make([][]float64, len(m.Margins))
+		for j, row := range m.Margins {
+			st.margins[j] = []float64{mean(row)}
+		}
+	}
+	return nil
+}
+
+// refPairs returns up to RefPairs unlabelled pairs (y1, y2) of distinct
+// responses sampled from π_ref for the same training prompt (consecutive
+// samples of a prompt), in an order shuffled by Seed.
+func (st *seqTrainer) refPairs() []distillExample {
+	var out []distillExample
+	r := st.cfg.RefSamples
+	task := st.d.task
+	for x := range st.d.prompts {
+		for j := 0; j+1 < r; j += 2 {
+			a, b := st.ref.KL[x*r+j], st.ref.KL[x*r+j+1]
+			if equalInts(a.Response, b.Response) {
+				continue
+			}
+			out = append(out, distillExample{prompt: x, y1: a.Response, y2: b.Response, ref1: a.LogProb, ref2: b.LogProb,
+				oracle1: task.Oracle(task.Prompts[x], a.Response), oracle2: task.Oracle(task.Prompts[x], b.Response)})
+		}
+	}
+	rng := rand.New(rand.NewPCG(uint64(st.cfg.Seed), 0x9a125))
+	rng.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	return out[:min(len(out), st.cfg.RefPairs)]
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// marginsPath is the Store path of the per-step reward margins fed to the
+// Distill and EDPO steps (a non-trainable variable set before each step).
+const marginsPath = "/lab_inputs/reward_margins"
+
+// pairLoss returns the method's loss on a step whose chosen and rejected
+// rows are b example pairs followed (when klTails) by KLBatch/2 π_ref samples
+// each; margins is the [b, k] reward-margin variable of Distill and EDPO.
+func (st *seqTrainer) pairLoss(b int, margins *model.Variable) seqmodel.PairLoss {
+	cfg := st.cfg
+	beta, gamma := cfg.Beta, cfg.Gamma
+	return func(hw, hl *Node) *Node {
+		var klRef, klPol *Node // log π_ref − log π_ref = 0 and h = log π − log π_ref of the π_ref samples
+		if st.klTails {
+			klPol = Concatenate([]*Node{Slice(hw, AxisRange(b)), Slice(hl, AxisRange(b))}, 0)
+			klRef = ZerosLike(klPol)
+			hw, hl = Slice(hw, AxisRange(0, b)), Slice(hl, AxisRange(0, b))
+		}
+		switch cfg.Method {
+		case IPO:
+			return losses.IPO(hw, hl, beta)
+		case CDPO:
+			return losses.CDPO(hw, hl, beta, cfg.Epsilon)
+		case PDPO:
+			return losses.PDPO(hw, hl, beta, gamma, klRef, klPol)
+		case Distill:
+			return losses.Distill(hw, hl, Reshape(margins.NodeValue(hw.Graph()), b), beta)
+		case EDPO:
+			return losses.EDPO(hw, hl, margins.NodeValue(hw.Graph()), beta, cfg.Aggregation, gamma, klRef, klPol)
+		default:
+			return losses.DPO(hw, hl, beta)
+		}
+	}
+}
+
+// train runs the optimizer steps and logs metrics.
+func (st *seqTrainer) train(ctx context.Context) error {
+	cfg, d, run := st.cfg, st.d, st.run
+	b := cfg.BatchSize
+	var margins *model.Variable
+	k := 0
+	if st.margins != nil {
+		k = len(st.margins[0])
+		margins = st.policy.Store().VariableWithValue(marginsPath, tensors.FromFlatDataAndDimensions(make([]float32, b*k), b, k))
+		margins.SetTrainable(false)
+	}
+	tr, err := seqmodel.NewPairTrainer(st.policy, seqmodel.AdamConfig{LearningRate: cfg.LearningRate}, "adam_"+cfg.Method.String(), st.pairLoss(b, margins))
+	if err != nil {
+		return fmt.Errorf("lab: %s: %w", cfg.Method, err)
+	}
+	if err := st.logAt(0); err != nil {
+		return err
+	}
+	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x1ab5eed))
+	half := 0
+	if st.klTails {
+		half = cfg.KLBatch / 2
+	}
+	rows := b + half
+	pc, yc, pr, yr := make([][]int, rows), make([][]int, rows), make([][]int, rows), make([][]int, rows)
+	refC, refR := make([]float32, rows), make([]float32, rows)
+	md := make([]float32, b*k)
+	pad := d.task.Vocab.PAD
+	for step := 0; step < cfg.Steps; step++ {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("%w at step %d of %d: %w", ErrInterrupted, step, cfg.Steps, err)
+		}
+		for i := range b {
+			j := rng.IntN(len(st.ex))
+			e := st.ex[j]
+			pc[i], yc[i], refC[i] = d.prompts[e.prompt], e.y1, float32(e.ref1)
+			pr[i], yr[i], refR[i] = d.prompts[e.prompt], e.y2, float32(e.ref2)
+			for c := range k {
+				md[i*k+c] = float32(st.margins[j][c])
+			}
+		}
+		for i := range half {
+			s1, s2 := st.ref.KL[rng.IntN(len(st.ref.KL))], st.ref.KL[rng.IntN(len(st.ref.KL))]
+			pc[b+i], yc[b+i], refC[b+i] = d.prompts[s1.Prompt], s1.Response, float32(s1.LogProb)
+			pr[b+i], yr[b+i], refR[b+i] = d.prompts[s2.Prompt], s2.Response, float32(s2.LogProb)
+		}
+		if margins != nil {
+			if err := margins.SetValue(tensors.FromFlatDataAndDimensions(append([]float32(nil), md...), b, k)); err != nil {
+				return fmt.Errorf("lab: %s step %d: setting reward margins: %w", cfg.Method, step, err)
+			}
+		}
+		cb, err := seqmodel.NewBatch(pc, yc, pad, d.t)
+		if err != nil {
+			return fmt.Errorf("lab: %s step %d: %w", cfg.Method, step, err)
+		}
+		rb, err := seqmodel.NewBatch(pr, yr, pad, d.t)
+		if err != nil {
+			return fmt.Errorf("lab: %s step %d: %w", cfg.Method, step, err)
+		}
+		res, err := tr.Step(cb, rb, refC, refR)
+		if err != nil {
+			return fmt.Errorf("lab: %s step %d: %w", cfg.Method, step, err)
+		}
+		if math.IsNaN(res.Loss) || math.IsInf(res.Loss, 0) {
+			return fmt.Errorf("lab: %s step %d: metric loss = %v", cfg.Method, step, res.Loss)
+		}
+		run.Seq.StepLosses = append(run.Seq.StepLosses, res.Loss)
+		run.StepsDone = step + 1
+		if done := step + 1; done%cfg.LogEvery == 0 || done == cfg.Steps {
+			if err := st.logAt(done); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// logAt measures every metric of the current policy and appends them to the
+// History; the last call's evaluation is the Run's final one.
+func (st *seqTrainer) logAt(step int) error {
+	cfg, d, run := st.cfg, st.d, st.run
+	beta := cfg.Beta
+	pad := d.task.Vocab.PAD
+	n := len(st.ex)
+	prompts := make([][]int, n)
+	y1, y2 := make([][]int, n), make([][]int, n)
+	for j, e := range st.ex {
+		prompts[j], y1[j], y2[j] = d.prompts[e.prompt], e.y1, e.y2
+	}
+	lp1, err := logProbsOf(st.policy, prompts, y1, pad, d.t)
+	if err != nil {
+		return fmt.Errorf("lab: %s step %d: log-probs: %w", cfg.Method, step, err)
+	}
+	lp2, err := logProbsOf(st.policy, prompts, y2, pad, d.t)
+	if err != nil {
+		return fmt.Errorf("lab: %s step %d: log-probs: %w", cfg.Method, step, err)
+	}
+	h1, h2 := make([]float64, n), make([]float64, n)
+	for j, e := range st.ex {
+		h1[j], h2[j] = lp1[j]-e.ref1, lp2[j]-e.ref2
+	}
+	m := map[string]float64{}
+	var ch, rj, acc, lpc, lpr, maxAbs, gw float64
+	for j := range st.nTrain {
+		ch += beta * h1[j]
+		rj += beta * h2[j]
+		if h1[j] > h2[j] {
+			acc++
+		}
+		lpc += lp1[j]
+		lpr += lp2[j]
+		maxAbs = max(maxAbs, beta*math.Abs(h1[j]), beta*math.Abs(h2[j]))
+		gw += sigmoid(-beta * (h1[j] - h2[j]))
+	}
+	nt := float64(st.nTrain)
+	m["rewards/chosen"], m["rewards/rejected"], m["rewards/margins"] = ch/nt, rj/nt, (ch-rj)/nt
+	m["rewards/accuracies"], m["logps/chosen"], m["logps/rejected"] = acc/nt, lpc/nt, lpr/nt
+	m["implicit_reward/max_abs"], m["grad_weight"] = maxAbs, gw/nt
+
+	// Forward KL: the metric over π_ref's held-out samples (never trained on),
+	// the objective's term over the training samples the steps draw from.
+	var fp, fy [][]int
+	var fref []float64
+	for _, row := range st.ref.Eval {
+		for _, s := range row {
+			fp, fy, fref = append(fp, d.evalModel[s.Prompt]), append(fy, s.Response), append(fref, s.LogProb)
+		}
+	}
+	fwd, err := forwardKL(st.policy, fp, fy, fref, pad, d.t)
+	if err != nil {
+		return fmt.Errorf("lab: %s step %d: forward KL: %w", cfg.Method, step, err)
+	}
+	m["kl/forward"] = fwd
+	m["loss"] = seqObjective(cfg, h1, h2, st.margins)
+	if st.klTails {
+		kp := make([][]int, len(st.ref.KL))
+		ky := make([][]int, len(st.ref.KL))
+		kref := make([]float64, len(st.ref.KL))
+		for i, s := range st.ref.KL {
+			kp[i], ky[i], kref[i] = d.prompts[s.Prompt], s.Response, s.LogProb
+		}
+		trainKL, err := forwardKL(st.policy, kp, ky, kref, pad, d.t)
+		if err != nil {
+			return fmt.Errorf("lab: %s step %d: forward KL of the training samples: %w", cfg.Method, step, err)
+		}
+		m["loss"] += cfg.Gamma * trainKL
+	}
+
+	// Held-out samples of π: oracle reward, length, reverse KL, win rate.
+	samples, err := evalSamples(st.policy, d, cfg.EvalSamples, st.evalSeed)
+	if err != nil {
+		return fmt.Errorf("lab: %s step %d: sampling the policy: %w", cfg.Method, step, err)
+	}
+	var ep, ey [][]int
+	var polLP []float64
+	for _, row := range samples {
+		for _, s := range row {
+			ep, ey = append(ep, d.evalModel[s.Prompt]), append(ey, s.Response)
+			polLP = append(polLP, s.LogProb)
+		}
+	}
+	refLP, err := logProbsOf(st.refPolicy, ep, ey, pad, d.t)
+	if err != nil {
+		return fmt.Errorf("lab: %s step %d: reverse KL: %w", cfg.Method, step, err)
+	}
+	rev := 0.0
+	for i := range polLP {
+		rev += polLP[i] - refLP[i]
+	}
+	m["kl/reverse"] = rev / float64(len(polLP))
+	pol := make([][]float64, len(samples))
+	base := make([][]float64, len(samples))
+	var reward, length, refReward, refLength float64
+	for x, row := range samples {
+		for _, s := range row {
+			pol[x] = append(pol[x], s.Reward)
+			reward += s.Reward
+			length += float64(s.Length)
+		}
+		for _, s := range st.ref.Eval[x] {
+			base[x] = append(base[x], s.Reward)
+			refReward += s.Reward
+			refLength += float64(s.Length)
+		}
+	}
+	ns := float64(len(polLP))
+	nr := float64(len(samples) * len(st.ref.Eval[0]))
+	m["oracle/reward"], m["length/mean"] = reward/ns, length/ns
+	w, err := WinRates(pol, base, 0, uint64(step)+0xc1)
+	if err != nil {
+		return fmt.Errorf("lab: %s step %d: %w", cfg.Method, step, err)
+	}
+	m["winrate/vs_ref"], m["winrate/vs_ref_lo"], m["winrate/vs_ref_hi"] = w.Rate, w.Lo, w.Hi
+	for _, name := range seqMetricNames {
+		if v := m[name]; math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("lab: %s step %d: metric %s = %v", cfg.Method, step, name, v)
+		}
+	}
+	run.History.add(step, seqMetricNames, m)
+	s := run.Seq
+	s.WinRate, s.OracleReward, s.MeanLength = w, m["oracle/reward"], m["length/mean"]
+	s.RefOracleReward, s.RefMeanLength = refReward/nr, refLength/nr
+	s.KLReverse, s.KLForward = m["kl/reverse"], m["kl/forward"]
+	return nil
+}
+
+// seqObjective is the method's loss (without the KL term) over all examples,
+// from the log-ratios h1 (chosen or y1) and h2 and, for Distill and EDPO, the
+// reward margins [example][member]: the float64 counterpart of package
+// losses.
+func seqObjective(cfg Config, h1, h2 []float64, margins [][]float64) float64 {
+	beta := cfg.Beta
+	n := float64(len(h1))
+	s := 0.0
+	switch cfg.Method {
+	case Distill:
+		for j := range h1 {
+			r := margins[j][0] - beta*(h1[j]-h2[j])
+			s += r * r
+		}
+		return s / n
+	case EDPO:
+		k := len(margins[0])
+		perMember := make([]float64, k)
+		for j := range h1 {
+			z := beta * (h1[j] - h2[j])
+			lo, hi, best := math.Inf(1), math.Inf(-1), math.Inf(1)
+			for i, r := range margins[j] {
+				e := (r - z) * (r - z)
+				perMember[i] += e / n
+				best = min(best, e)
+				lo, hi = min(lo, r), max(hi, r)
+			}
+			switch cfg.Aggregation {
+			case losses.MinPerExample:
+				s += best / n
+			case losses.Hull:
+				dist := max(lo-z, 0) + max(z-hi, 0)
+				s += dist * dist / n
+			}
+		}
+		if cfg.Aggregation == losses.MinPerBatch {
+			s = math.Inf(1)
+			for _, v := range perMember {
+				s = min(s, v)
+			}
+		}
+		return s
+	}
+	for j := range h1 {
+		z := h1[j] - h2[j]
+		switch cfg.Method {
+		case IPO:
+			e := z - 1/(2*beta)
+			s += e * e
+		case CDPO:
+			s += (1-cfg.Epsilon)*softplus(-beta*z) + cfg.Epsilon*softplus(beta*z)
+		default: // DPO, PDPO
+			s += softplus(-beta * z)
+		}
+	}
+	return s / n
+}
+
+// softplus is log(1 + eˣ), computed stably.
+func softplus(x float64) float64 { return max(x, 0) + math.Log1p(math.Exp(-math.Abs(x))) }
+
+// forwardKL returns mean_i (refLP[i] − log π(ys[i] | prompts[i])), the Monte
+// Carlo estimate of KL(π_ref‖π) when the ys are samples of π_ref.
+func forwardKL(p *seqmodel.Policy, prompts, ys [][]int, refLP []float64, pad, t int) (float64, error) {
+	lp, err := logProbsOf(p, prompts, ys, pad, t)
+	if err != nil {
+		return 0, err
+	}
+	s := 0.0
+	for i := range lp {
+		s += refLP[i] - lp[i]
+	}
+	return s / float64(len(lp)), nil
+}
