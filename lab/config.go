@@ -349,5 +349,8 @@ func (c Config) Label() string {
 	if d.RewardSource == OracleReward && (d.Method == Distill || d.Method == EDPO || d.Method == RLHF) {
 		s += " oracle"
 	}
+	if d.Rho > 0 {
+		s += fmt.Sprintf(" ρ=%g", d.Rho)
+	}
 	return s
 }

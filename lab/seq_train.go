@@ -173,6 +173,9 @@ type seqTrainer struct {
 	margins   [][]float64 // [example][member] for Distill (1 column: the mean) and EDPO
 	klTails   bool        // PDPO/EDPO with γ > 0: each step adds KLBatch π_ref samples
 	evalSeed  uint64
+
+	rewardAccuracy     []float64
+	rewardDisagreement float64
 }
 
 // trainSeq does the work of TrainSeqContext without the run cache.
@@ -205,29 +208,44 @@ func trainSeq(ctx context.Context, backend compute.Backend, cfg Config, d *seqDa
 	// The baseline samples are part of what the win rate is measured against.
 	run.Seq.EvalFingerprint = evalFingerprint(d, ref)
 	run.Seq.SFTLoss = ref.SFTLoss
-	st := &seqTrainer{cfg: cfg, d: d, ref: ref, run: run, evalSeed: seqSamplerSeedEvalBase + 1}
-	if st.refPolicy, err = seqmodel.NewPolicy(backend, cfg.Model); err != nil {
-		return fail(fmt.Errorf("lab: reference policy: %w", err))
-	}
-	if err := loadParams(st.refPolicy, ref.Params); err != nil {
-		return fail(err)
-	}
-	st.refPolicy.Freeze()
-	if st.policy, err = seqmodel.NewPolicy(backend, cfg.Model); err != nil {
-		return fail(fmt.Errorf("lab: policy: %w", err))
-	}
-	if err := loadParams(st.policy, ref.Params); err != nil {
+	st, err := prepareSeq(ctx, backend, cfg, d, ref)
+	if err != nil {
 		return fail(err)
 	}
 	run.Seq.NumParameters = st.policy.NumParameters()
-	if err := st.buildExamples(ctx, backend); err != nil {
-		return fail(err)
-	}
 	run.Seq.Examples = len(st.ex)
+	run.Seq.RewardAccuracy = st.rewardAccuracy
+	run.RewardDisagreement = st.rewardDisagreement
+	st.run = run
 	if err := st.train(ctx); err != nil {
 		return fail(err)
 	}
 	return run, nil
+}
+
+// prepareSeq builds the policy and the frozen π_ref from ref's parameters
+// and the training examples with their π_ref log-probabilities and reward
+// margins (trained or loaded from the cache).
+func prepareSeq(ctx context.Context, backend compute.Backend, cfg Config, d *seqData, ref *seqReference) (*seqTrainer, error) {
+	st := &seqTrainer{cfg: cfg, d: d, ref: ref, evalSeed: seqSamplerSeedEvalBase + 1}
+	var err error
+	if st.refPolicy, err = seqmodel.NewPolicy(backend, cfg.Model); err != nil {
+		return nil, fmt.Errorf("lab: reference policy: %w", err)
+	}
+	if err := loadParams(st.refPolicy, ref.Params); err != nil {
+		return nil, err
+	}
+	st.refPolicy.Freeze()
+	if st.policy, err = seqmodel.NewPolicy(backend, cfg.Model); err != nil {
+		return nil, fmt.Errorf("lab: policy: %w", err)
+	}
+	if err := loadParams(st.policy, ref.Params); err != nil {
+		return nil, err
+	}
+	if err := st.buildExamples(ctx, backend); err != nil {
+		return nil, err
+	}
+	return st, nil
 }
 
 // evalFingerprint hashes the held-out prompts and π_ref's samples on them.
@@ -278,8 +296,8 @@ func (st *seqTrainer) buildExamples(ctx context.Context, backend compute.Backend
 	if err != nil {
 		return err
 	}
-	st.run.Seq.RewardAccuracy = m.Accuracy
-	st.run.RewardDisagreement = marginDisagreement(m.Margins)
+	st.rewardAccuracy = m.Accuracy
+	st.rewardDisagreement = marginDisagreement(m.Margins)
 	st.margins = m.Margins
 	if cfg.Method == Distill {
 		st.margins = make([][]float64, len(m.Margins))

@@ -1,0 +1,193 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/robustpo/robustpo/datasets"
+	"github.com/robustpo/robustpo/lab/seqmodel"
+)
+
+// tinyTask is a LengthBias task small enough for unit tests.
+func tinyTask(t *testing.T, numTrain, pairsPerPrompt int) *datasets.SeqTask {
+	t.Helper()
+	task, err := datasets.LengthBias(datasets.LengthBiasConfig{Seed: 3, VocabSize: 24, NumSalient: 6, DocLen: 6,
+		SalientPerDoc: 2, MaxResponseLen: 5, NumTrain: numTrain, NumEval: 4, PairsPerPrompt: pairsPerPrompt, RefPerPrompt: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return task
+}
+
+// tinySeqConfig is a fast sequence config.
+func tinySeqConfig(m Method) Config {
+	return Config{Method: m, Beta: 0.5, Steps: 3, LogEvery: 2, BatchSize: 4, SFTSteps: 4, RewardSteps: 3,
+		EvalSamples: 2, Model: seqmodel.Config{DModel: 8, Layers: 1, Heads: 2}, NoCache: true}
+}
+
+// At π_θ = π_ref every log-ratio is 0, so the first step's minibatch loss
+// (computed in the graph, with margins and KL samples fed as the run feeds
+// them) has a closed form. One pair makes every minibatch that pair.
+func TestSeqFirstStepLossClosedForms(t *testing.T) {
+	task := tinyTask(t, 1, 1)
+	p := task.Pairs[0]
+	dr := p.ChosenReward - p.RejectedReward
+	cases := []struct {
+		cfg  Config
+		want float64
+	}{
+		{tinySeqConfig(DPO), math.Log(2)},
+		{tinySeqConfig(IPO), 1 / (4 * 0.5 * 0.5)},
+		{func() Config { c := tinySeqConfig(CDPO); c.Epsilon = 0.3; return c }(), math.Log(2)},
+		{func() Config { c := tinySeqConfig(PDPO); c.Gamma = 2; return c }(), math.Log(2)}, // KL(π_ref‖π_ref) = 0
+		{func() Config { c := tinySeqConfig(Distill); c.RewardSource = OracleReward; return c }(), dr * dr},
+		{func() Config {
+			c := tinySeqConfig(EDPO)
+			c.RewardSource, c.Gamma, c.Aggregation = OracleReward, 1, 2
+			return c
+		}(), dr * dr}, // every member equal: the hull is the point Δr*, at distance |Δr*| from 0
+	}
+	for _, c := range cases {
+		run, err := TrainSeqContext(context.Background(), c.cfg, task)
+		if err != nil {
+			t.Fatalf("%s: %v", c.cfg.Label(), err)
+		}
+		got := run.Seq.StepLosses[0]
+		if math.Abs(got-c.want) > 1e-5*max(1, c.want) {
+			t.Errorf("%s: first step loss %v, want %v", c.cfg.Label(), got, c.want)
+		}
+		if l0 := run.History.Values["loss"][0]; math.Abs(l0-c.want) > 1e-5*max(1, c.want) {
+			t.Errorf("%s: logged loss at step 0 = %v, want %v", c.cfg.Label(), l0, c.want)
+		}
+		h := run.History
+		if h.Values["kl/forward"][0] != 0 || h.Values["kl/reverse"][0] != 0 || h.Values["implicit_reward/max_abs"][0] != 0 {
+			t.Errorf("%s: at step 0 π = π_ref, but kl/forward %v, kl/reverse %v, max_abs %v", c.cfg.Label(),
+				h.Values["kl/forward"][0], h.Values["kl/reverse"][0], h.Values["implicit_reward/max_abs"][0])
+		}
+		if !reflect.DeepEqual(h.Steps, []int{0, 2, 3}) || run.StepsDone != 3 {
+			t.Errorf("%s: logged steps %v, done %d; want [0 2 3], 3", c.cfg.Label(), h.Steps, run.StepsDone)
+		}
+	}
+}
+
+func TestSeqMetricsAndDeterminism(t *testing.T) {
+	task := tinyTask(t, 6, 3)
+	cfg := tinySeqConfig(EDPO)
+	cfg.Gamma, cfg.EnsembleSize, cfg.DistillPairs, cfg.RefPairs = 0.1, 2, PlusRefSamples, 4
+	a, err := TrainSeqContext(context.Background(), cfg, task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := TrainSeqContext(context.Background(), cfg, task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(a.History, b.History) || !reflect.DeepEqual(a.Seq.StepLosses, b.Seq.StepLosses) {
+		t.Fatal("two identical runs differ")
+	}
+	for _, name := range seqMetricNames {
+		if len(a.History.Series(name)) != 3 {
+			t.Errorf("metric %s: %d values, want 3", name, len(a.History.Series(name)))
+		}
+	}
+	s := a.Seq
+	if s.TrainPairs != 18 || s.Examples <= 18 || s.Examples > 18+4 || len(s.RewardAccuracy) != 2 {
+		t.Errorf("pairs %d, examples %d, reward accuracies %v", s.TrainPairs, s.Examples, s.RewardAccuracy)
+	}
+	w := s.WinRate
+	if len(w.PerPrompt) != 4 || w.Samples != 2 || !(w.Lo <= w.Rate && w.Rate <= w.Hi) || w.Rate != a.History.Last("winrate/vs_ref") {
+		t.Errorf("win rate %+v", w)
+	}
+	if s.OracleReward != a.History.Last("oracle/reward") || s.MeanLength != a.History.Last("length/mean") {
+		t.Errorf("final evaluation %+v disagrees with the History", s)
+	}
+	if s.MeanLength < 0 || s.MeanLength > float64(task.Config.MaxResponseLen+1) {
+		t.Errorf("mean length %v outside [0, %d]", s.MeanLength, task.Config.MaxResponseLen+1)
+	}
+	// accuracies + rewards are consistent: margins = chosen − rejected.
+	h := a.History
+	if d := h.Last("rewards/margins") - (h.Last("rewards/chosen") - h.Last("rewards/rejected")); math.Abs(d) > 1e-12 {
+		t.Errorf("rewards/margins off by %v", d)
+	}
+	if z, p, err := CompareWinRates(a, b); err != nil || z != 0 || p != 1 {
+		t.Errorf("a run against its twin: z = %v, p = %v, err = %v; want 0, 1", z, p, err)
+	}
+}
+
+func TestSeqCacheAndSweep(t *testing.T) {
+	t.Setenv(CacheDirEnv, t.TempDir())
+	task := tinyTask(t, 4, 2)
+	base := tinySeqConfig(DPO)
+	base.NoCache = false
+	first, err := TrainSeq(base, task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Cached {
+		t.Fatal("first run reported cached")
+	}
+	again, err := TrainSeq(base, task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Cached || !reflect.DeepEqual(first.History, again.History) || again.Seq.WinRate.Rate != first.Seq.WinRate.Rate {
+		t.Fatal("second run was not loaded from the cache, or differs")
+	}
+	tab, err := SweepSeqWith(context.Background(), base, Grid{Vary("Method", "DPO", "IPO", "RLHF")}, task, SweepOptions{Quiet: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tab.Rows) != 3 || tab.Cached != 1 {
+		t.Fatalf("%d rows, %d cached; want 3, 1", len(tab.Rows), tab.Cached)
+	}
+	if tab.Rows[0].Metric("winrate/vs_ref") != first.History.Last("winrate/vs_ref") || tab.Rows[1].Err != nil {
+		t.Fatalf("rows: %+v", tab.Rows[:2])
+	}
+	if tab.Rows[2].Err == nil || !strings.Contains(tab.Rows[2].Err.Error(), "RLHF") {
+		t.Fatalf("RLHF row: %v", tab.Rows[2].Err)
+	}
+	ipo, err := TrainSeq(func() Config { c := base; c.Method = IPO; return c }(), task)
+	if err != nil || !ipo.Cached || !reflect.DeepEqual(ipo.History, tab.Rows[1].Run.History) {
+		t.Fatalf("the sweep's IPO run is not the cached TrainSeq run (err %v)", err)
+	}
+}
+
+func TestSeqFaults(t *testing.T) {
+	task := tinyTask(t, 2, 1)
+	for _, c := range []struct {
+		mut  func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.Method = RLHF }, "RLHF"},
+		{func(c *Config) { c.DistillPairs = AllPairs; c.Method = Distill }, "AllPairs"},
+		{func(c *Config) { c.Rho = 1.5 }, "Rho"},
+		{func(c *Config) { c.Model.MaxLen = 5 }, "MaxLen"},
+	} {
+		cfg := tinySeqConfig(DPO)
+		c.mut(&cfg)
+		if _, err := TrainSeq(cfg, task); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("want an error naming %s, got %v", c.want, err)
+		}
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	run, err := TrainSeqContext(ctx, tinySeqConfig(DPO), task)
+	if !errors.Is(err, ErrInterrupted) || run == nil {
+		t.Fatalf("cancelled run: %v (run %v), want ErrInterrupted and a partial Run", err, run)
+	}
+
+	cfg := tinySeqConfig(DPO)
+	cfg.LearningRate, cfg.Steps = 1e30, 6
+	run, err = TrainSeqContext(context.Background(), cfg, task)
+	if err == nil || !strings.Contains(err.Error(), "step") || !strings.Contains(err.Error(), "metric") {
+		t.Fatalf("learning rate 1e30: want an error naming the step and metric, got %v", err)
+	}
+	if run == nil || run.History.Len() == 0 {
+		t.Fatal("a diverged run must keep its History so far")
+	}
+}
