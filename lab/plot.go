@@ -12,8 +12,10 @@ import (
 
 	"github.com/janpfeifer/gonb/gonbui"
 	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
@@ -22,37 +24,56 @@ import (
 
 // Figure is a grid of plot panels, built by PlotHistory or PlotPolicy and
 // rendered on demand: Display shows it inline in a GoNB notebook (a no-op
-// elsewhere), Save writes it to a file, SVG returns its bytes.
+// elsewhere), Save writes it to a file, SVG returns its bytes. The legend is
+// one row above the panels, shared by all of them (a run or a bar series has
+// the same colour in every panel), so it never covers data.
 type Figure struct {
 	panels []panel
 	cols   int
+	title  string
 	// PanelWidth and PanelHeight are the size of one panel (default 10 cm × 7 cm).
 	PanelWidth, PanelHeight vg.Length
 }
 
-// series is one line (X, Y) or one bar group (Y by category) of a panel.
+// series is one line (X, Y) or one bar group (Y by category) of a panel;
+// colour is its index in the figure's legend.
 type series struct {
-	label string
-	x, y  []float64
+	label  string
+	colour int
+	x, y   []float64
 }
 
 // panel is one plot: lines over steps, or grouped bars over categories.
 type panel struct {
 	title, xLabel, yLabel string
 	logY                  bool
-	lines                 []series
-	bars                  []series // one per group; y indexed by category
-	categories            []string
+	// prob marks a probability panel: the y axis starts at 0 and ends at most
+	// at probMax.
+	prob       bool
+	lines      []series
+	bars       []series // one per group; y indexed by category
+	categories []string
+}
+
+// probMax is the top of a probability axis: 1 plus a little headroom.
+const probMax = 1.05
+
+// isProbMetric reports whether metric is a probability or a probability mass
+// (names "prob/…" and "mass/…").
+func isProbMetric(metric string) bool {
+	return strings.HasPrefix(metric, "prob/") || strings.HasPrefix(metric, "mass/")
 }
 
 // PlotHistory returns a Figure with one panel per metric and one line per run
-// (x: step, y: the metric's logged values; the legend shows each run's Label).
-// Metrics a run never logged are skipped for that run.
+// (x: step, y: the metric's logged values; the legend above the panels shows
+// each run's Label, with the same colour in every panel). Metrics a run never
+// logged are skipped for that run. Probability metrics ("prob/…", "mass/…")
+// get a y axis from 0 to at most 1.05.
 func PlotHistory(runs []*Run, metrics ...string) *Figure {
 	f := &Figure{cols: min(2, max(1, len(metrics)))}
 	for _, m := range metrics {
-		p := panel{title: m, xLabel: "step", yLabel: m}
-		for _, r := range runs {
+		p := panel{title: m, xLabel: "step", prob: isProbMetric(m)}
+		for i, r := range runs {
 			if r == nil || r.History == nil {
 				continue
 			}
@@ -64,7 +85,7 @@ func PlotHistory(runs []*Run, metrics ...string) *Figure {
 			for i, s := range r.History.Steps {
 				xs[i] = float64(s)
 			}
-			p.lines = append(p.lines, series{label: r.Label, x: xs, y: ys})
+			p.lines = append(p.lines, series{label: r.Label, colour: i, x: xs, y: ys})
 		}
 		f.panels = append(f.panels, p)
 	}
@@ -80,17 +101,26 @@ func (f *Figure) LogY() *Figure {
 	return f
 }
 
+// Colours of PlotPolicy's bars: the trained policy stands out, the reference
+// is a neutral grey, the RLHF optimum a contrasting orange.
+var policyColours = [3]color.Color{
+	color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
+	color.RGBA{R: 0xa0, G: 0xa0, B: 0xa0, A: 0xff},
+	color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
+}
+
 // PlotPolicy returns a Figure with one panel per prompt (at most 6) of grouped
 // bars π (final), π_ref and π*_{r*} (when the dataset has an oracle) per
-// response; responses seen in training pairs are marked "*" in the axis labels.
+// response, on a probability axis [0, 1.05]; responses seen in training pairs
+// are marked "*" in the axis labels. The figure's title names the run's Label.
 func PlotPolicy(run *Run) *Figure {
-	f := &Figure{cols: 1}
+	f := &Figure{cols: 1, title: run.Label + ": final policy"}
 	prompts := min(6, len(run.Final))
 	if prompts > 1 {
 		f.cols = 2
 	}
 	for x := range prompts {
-		p := panel{title: fmt.Sprintf("%s\nprompt %d (* = in a training pair)", run.Label, x), yLabel: "probability"}
+		p := panel{title: fmt.Sprintf("prompt %d", x), xLabel: "response (* = in a training pair)", yLabel: "probability", prob: true}
 		for y := range run.Final[x] {
 			name := responseName(run.ResponseNames, y)
 			if run.Support[x][y] {
@@ -98,27 +128,32 @@ func PlotPolicy(run *Run) *Figure {
 			}
 			p.categories = append(p.categories, name)
 		}
-		p.bars = append(p.bars, series{label: "π (trained)", y: run.Final[x]}, series{label: "π_ref", y: run.Ref[x]})
+		p.bars = append(p.bars, series{label: "π (trained)", colour: 0, y: run.Final[x]}, series{label: "π_ref", colour: 1, y: run.Ref[x]})
 		if run.Optimal != nil {
-			p.bars = append(p.bars, series{label: "π*_{r*} (RLHF optimum)", y: run.Optimal[x]})
+			p.bars = append(p.bars, series{label: "π*_{r*} (RLHF optimum)", colour: 2, y: run.Optimal[x]})
 		}
 		f.panels = append(f.panels, p)
 	}
 	return f
 }
 
-// build turns a panel into a gonum plot.
-func (p panel) build() (*plot.Plot, error) {
+// lineColour is the colour of legend entry i of a line plot.
+func lineColour(i int) color.Color { return plotutil.Color(i) }
+
+// build turns a panel into a gonum plot drawn in a panel of width w, with
+// text sizes scaled by scale (see textScale). Legend entries, one per series
+// label in first-seen order, are added to legend.
+func (p panel) build(w vg.Length, scale float64, legend *figureLegend) (*plot.Plot, error) {
 	pl := plot.New()
+	styleText(pl, scale)
 	pl.Title.Text = p.title
 	pl.X.Label.Text = p.xLabel
 	pl.Y.Label.Text = p.yLabel
-	pl.Legend.Top = true
 	if p.logY {
 		pl.Y.Scale = plot.LogScale{}
 		pl.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 	}
-	for i, s := range p.lines {
+	for _, s := range p.lines {
 		pts := make(plotter.XYs, 0, len(s.x))
 		for j := range s.x {
 			y := s.y[j]
@@ -134,87 +169,78 @@ func (p panel) build() (*plot.Plot, error) {
 		if err != nil {
 			return nil, fmt.Errorf("lab: plotting %q, run %q: %w", p.title, s.label, err)
 		}
-		l.Color = plotutil.Color(i)
-		l.Dashes = plotutil.Dashes(i / 7)
+		l.Color = lineColour(s.colour)
+		l.Dashes = plotutil.Dashes(s.colour / 7)
 		l.Width = vg.Points(1.5)
 		pl.Add(l)
-		pl.Legend.Add(s.label, l)
+		legend.add(s.label, l)
+	}
+	if p.prob && len(p.lines) > 0 {
+		// Probabilities: from 0 (unless log) to the data's top, never past probMax.
+		if !p.logY {
+			pl.Y.Min = 0
+		}
+		pl.Y.Max = math.Min(pl.Y.Max, probMax)
 	}
 	if len(p.bars) > 0 {
-		w := vg.Points(12)
-		for i, s := range p.bars {
-			b, err := plotter.NewBarChart(plotter.Values(s.y), w)
+		pl.Add(plotter.NewGrid())
+		// Bars fill 80% of each category's width; the data area is roughly the
+		// panel less the y axis.
+		slot := (w - 45*vg.Length(scale)) / vg.Length(max(1, len(p.categories)))
+		bw := max(vg.Points(2), 0.8*slot/vg.Length(len(p.bars)))
+		for _, s := range p.bars {
+			vals := make(plotter.Values, len(s.y))
+			for j, v := range s.y {
+				vals[j] = clampProb(v)
+			}
+			b, err := plotter.NewBarChart(vals, bw)
 			if err != nil {
 				return nil, fmt.Errorf("lab: plotting %q, bars %q: %w", p.title, s.label, err)
 			}
-			b.Color = plotutil.Color(i)
+			b.Color = policyColours[s.colour%len(policyColours)]
 			b.LineStyle.Width = 0
-			b.Offset = w * vg.Length(float64(i)-float64(len(p.bars)-1)/2)
+			b.Offset = bw * vg.Length(float64(s.colour)-float64(len(p.bars)-1)/2)
 			pl.Add(b)
-			pl.Legend.Add(s.label, b)
+			legend.add(s.label, b)
 		}
 		pl.NominalX(p.categories...)
-		pl.Y.Min = 0
-		pl.Y.Max = 1.4 // room for the legend above the bars
-		pl.Add(plotter.NewGrid())
+		pl.X.Min, pl.X.Max = -0.5, float64(len(p.categories))-0.5
+		pl.Y.Min, pl.Y.Max = 0, probMax
 	}
 	return pl, nil
 }
 
-// draw renders the figure on a canvas of the figure's size.
-func (f *Figure) draw(c draw.Canvas) error {
-	cols := max(1, f.cols)
-	rowsN := (len(f.panels) + cols - 1) / cols
-	grid := make([][]*plot.Plot, rowsN)
-	for i := range grid {
-		grid[i] = make([]*plot.Plot, cols)
+// clampProb clamps v to the drawable probability range [0, probMax]; NaN
+// is drawn as 0.
+func clampProb(v float64) float64 {
+	if math.IsNaN(v) {
+		return 0
 	}
-	for i, p := range f.panels {
-		pl, err := p.build()
-		if err != nil {
-			return err
-		}
-		grid[i/cols][i%cols] = pl
-	}
-	tiles := draw.Tiles{Rows: rowsN, Cols: cols, PadX: vg.Millimeter * 4, PadY: vg.Millimeter * 4,
-		PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
-	canvases := plot.Align(grid, tiles, c)
-	for i := range grid {
-		for j, pl := range grid[i] {
-			if pl != nil {
-				pl.Draw(canvases[i][j])
-			}
-		}
-	}
-	return nil
+	return math.Max(0, math.Min(probMax, v))
 }
 
-// size returns the figure's total width and height.
-func (f *Figure) size() (vg.Length, vg.Length) {
-	w, h := f.PanelWidth, f.PanelHeight
-	if w == 0 {
-		w = 10 * vg.Centimeter
+// layout builds the figure's plots and shared legend.
+func (f *Figure) layout() (*layout, error) {
+	l := &layout{title: f.title, cols: max(1, f.cols), panelW: f.PanelWidth, panelH: f.PanelHeight}
+	l.defaults(10*vg.Centimeter, 7*vg.Centimeter)
+	scale := l.scale()
+	for _, p := range f.panels {
+		pl, err := p.build(l.panelW, scale, &l.legend)
+		if err != nil {
+			return nil, err
+		}
+		l.plots = append(l.plots, pl)
 	}
-	if h == 0 {
-		h = 7 * vg.Centimeter
-	}
-	cols := max(1, f.cols)
-	rowsN := max(1, (len(f.panels)+cols-1)/cols)
-	return w * vg.Length(cols), h * vg.Length(rowsN)
+	return l, nil
 }
 
 // SVG renders the figure as an SVG document.
 func (f *Figure) SVG() ([]byte, error) {
-	w, h := f.size()
-	c := vgsvg.New(w, h)
-	if err := f.draw(draw.New(c)); err != nil {
+	l, err := f.layout()
+	if err != nil {
 		return nil, err
 	}
-	var buf bytes.Buffer
-	if _, err := c.WriteTo(&buf); err != nil {
-		return nil, fmt.Errorf("lab: rendering SVG: %w", err)
-	}
-	return buf.Bytes(), nil
+	return l.svg()
 }
 
 // Save writes the figure to path: SVG for ".svg", PNG for ".png".
@@ -228,13 +254,16 @@ func (f *Figure) Save(path string) error {
 		}
 		data = b
 	case ".png":
-		w, h := f.size()
+		l, err := f.layout()
+		if err != nil {
+			return fmt.Errorf("lab: saving %s: %w", path, err)
+		}
+		w, h := l.size()
 		c := vgimg.New(w, h)
 		dc := draw.New(c)
 		dc.SetColor(color.White)
-		if err := f.draw(dc); err != nil {
-			return fmt.Errorf("lab: saving %s: %w", path, err)
-		}
+		dc.Fill(dc.Rectangle.Path())
+		l.draw(dc)
 		var buf bytes.Buffer
 		if _, err := (vgimg.PngCanvas{Canvas: c}).WriteTo(&buf); err != nil {
 			return fmt.Errorf("lab: saving %s: %w", path, err)
@@ -266,4 +295,228 @@ func (f *Figure) Display() *Figure {
 	// Wait until GoNB has the content: a cell's process may exit right after.
 	gonbui.Sync()
 	return f
+}
+
+// Text sizes in points for a 10 cm wide panel; textScale scales them with
+// the panel's width.
+const (
+	titleSize  = 10
+	labelSize  = 9
+	tickSize   = 8
+	legendSize = 9
+)
+
+// sans returns the sans-serif font (Liberation Sans, metric-compatible with
+// Arial and Helvetica) at size points.
+func sans(size float64) font.Font {
+	return font.Font{Typeface: "Liberation", Variant: "Sans", Size: vg.Points(size)}
+}
+
+// textScale is the factor applied to text sizes for panels of width w:
+// w / 10 cm, kept within [0.75, 1.5] so text stays legible in small panels
+// and modest in large ones.
+func textScale(w vg.Length) float64 {
+	return math.Max(0.75, math.Min(1.5, float64(w/(10*vg.Centimeter))))
+}
+
+// styleText sets a plot's title, axis labels and tick labels to sans-serif
+// text sized for its panel (scale from textScale).
+func styleText(p *plot.Plot, scale float64) {
+	p.Title.TextStyle.Font = sans(titleSize * scale)
+	p.Title.Padding = vg.Points(4 * scale)
+	for _, a := range []*plot.Axis{&p.X, &p.Y} {
+		a.Label.TextStyle.Font = sans(labelSize * scale)
+		a.Tick.Label.Font = sans(tickSize * scale)
+		a.Padding = vg.Points(3 * scale)
+	}
+}
+
+// legendItem is one entry of a figure's shared legend.
+type legendItem struct {
+	label  string
+	thumbs []plot.Thumbnailer
+}
+
+// figureLegend is a figure's shared legend: one entry per label, first-seen order.
+type figureLegend []legendItem
+
+func (l *figureLegend) add(label string, thumbs ...plot.Thumbnailer) {
+	for _, it := range *l {
+		if it.label == label {
+			return
+		}
+	}
+	*l = append(*l, legendItem{label: label, thumbs: thumbs})
+}
+
+// layout is a figure ready to draw: an optional title line, the shared legend
+// in rows above the panels (wrapped to the figure's width), then the panels in
+// a grid of cols columns, each panelW × panelH.
+type layout struct {
+	title          string
+	legend         figureLegend
+	plots          []*plot.Plot // nil entries leave a panel empty
+	cols           int
+	panelW, panelH vg.Length
+}
+
+// defaults fills a zero panel size with w × h.
+func (l *layout) defaults(w, h vg.Length) {
+	if l.panelW <= 0 {
+		l.panelW = w
+	}
+	if l.panelH <= 0 {
+		l.panelH = h
+	}
+	l.cols = max(1, l.cols)
+}
+
+func (l *layout) scale() float64 { return textScale(l.panelW) }
+
+func (l *layout) rows() int { return max(1, (len(l.plots)+l.cols-1)/l.cols) }
+
+// textStyle is the style of header text at size points (before scaling).
+func (l *layout) textStyle(size float64) text.Style {
+	return text.Style{Color: color.Black, Font: sans(size * l.scale()), XAlign: draw.XLeft,
+		YAlign: draw.YCenter, Handler: plot.DefaultTextHandler}
+}
+
+// thumbWidth and gaps of the legend, in points before scaling.
+const (
+	legendThumb   = 18
+	legendTextGap = 4
+	legendItemGap = 14
+)
+
+// legendRows flows the legend entries into rows no wider than width and
+// returns them with each row's width (measured in Liberation Sans; callers
+// leave some slack for wider fallback fonts).
+func (l *layout) legendRows(width vg.Length) ([][]legendItem, []vg.Length) {
+	sty := l.textStyle(legendSize)
+	s := vg.Length(l.scale())
+	var rows [][]legendItem
+	var widths []vg.Length
+	var cur vg.Length
+	for _, it := range l.legend {
+		w := (legendThumb+legendTextGap)*s + sty.Width(it.label)
+		if len(rows) == 0 || cur+legendItemGap*s+w > width {
+			rows = append(rows, nil)
+			widths = append(widths, 0)
+			cur = -legendItemGap * s
+		}
+		cur += legendItemGap*s + w
+		rows[len(rows)-1] = append(rows[len(rows)-1], it)
+		widths[len(widths)-1] = cur
+	}
+	return rows, widths
+}
+
+// lineHeight is the height of one header line of text at size points.
+func (l *layout) lineHeight(size float64) vg.Length {
+	return 1.6 * vg.Points(size*l.scale())
+}
+
+// titleStyle is the style of the figure's title: titleSize+1 points, smaller
+// where needed so that the title spans at most 90% of width.
+func (l *layout) titleStyle(width vg.Length) text.Style {
+	size := titleSize + 1.0
+	sty := l.textStyle(size)
+	if tw := sty.Width(l.title); tw > 0.9*width {
+		size *= float64(0.9 * width / tw)
+		sty = l.textStyle(size)
+	}
+	sty.XAlign = draw.XCenter
+	return sty
+}
+
+// header returns the height of the title and legend rows for a figure of
+// the given width.
+func (l *layout) header(width vg.Length) vg.Length {
+	var h vg.Length
+	if l.title != "" {
+		h += 1.6 * l.titleStyle(width).Font.Size
+	}
+	rows, _ := l.legendRows(0.9 * width)
+	h += vg.Length(len(rows)) * l.lineHeight(legendSize)
+	if h > 0 {
+		h += vg.Millimeter
+	}
+	return h
+}
+
+// size returns the total width and height.
+func (l *layout) size() (vg.Length, vg.Length) {
+	w := l.panelW * vg.Length(l.cols)
+	return w, l.panelH*vg.Length(l.rows()) + l.header(w)
+}
+
+// draw draws the title, the legend and the panels on c.
+func (l *layout) draw(c draw.Canvas) {
+	scale := l.scale()
+	width := c.Max.X - c.Min.X
+	top := c.Max.Y - vg.Millimeter
+	if l.title != "" {
+		sty := l.titleStyle(width)
+		h := 1.6 * sty.Font.Size
+		c.FillText(sty, vg.Point{X: c.Min.X + width/2, Y: top - h/2}, l.title)
+		top -= h
+	}
+	rows, widths := l.legendRows(0.9 * width)
+	sty := l.textStyle(legendSize)
+	s := vg.Length(scale)
+	for i, row := range rows {
+		h := l.lineHeight(legendSize)
+		y := top - h/2
+		x := c.Min.X + (width-widths[i])/2
+		th := vg.Points(legendSize * scale)
+		for _, it := range row {
+			icon := draw.Canvas{Canvas: c.Canvas, Rectangle: vg.Rectangle{
+				Min: vg.Point{X: x, Y: y - th/2}, Max: vg.Point{X: x + legendThumb*s, Y: y + th/2}}}
+			for _, t := range it.thumbs {
+				t.Thumbnail(&icon)
+			}
+			x += (legendThumb + legendTextGap) * s
+			c.FillText(sty, vg.Point{X: x, Y: y}, it.label)
+			x += sty.Width(it.label) + legendItemGap*s
+		}
+		top -= h
+	}
+	body := c
+	body.Max.Y = c.Max.Y - l.header(width)
+	rowsN := l.rows()
+	grid := make([][]*plot.Plot, rowsN)
+	for i := range grid {
+		grid[i] = make([]*plot.Plot, l.cols)
+	}
+	for i, p := range l.plots {
+		grid[i/l.cols][i%l.cols] = p
+	}
+	pad := vg.Millimeter * 2
+	tiles := draw.Tiles{Rows: rowsN, Cols: l.cols, PadX: 3 * pad, PadY: 2 * pad,
+		PadTop: pad, PadBottom: pad, PadLeft: pad, PadRight: 2 * pad}
+	canvases := plot.Align(grid, tiles, body)
+	for i := range grid {
+		for j, p := range grid[i] {
+			if p != nil {
+				p.Draw(canvases[i][j])
+			}
+		}
+	}
+}
+
+// svg renders the layout as an SVG document whose text falls back to Arial,
+// Helvetica or any sans-serif font where Liberation Sans is not installed.
+func (l *layout) svg() ([]byte, error) {
+	w, h := l.size()
+	c := vgsvg.New(w, h)
+	dc := draw.New(c)
+	dc.SetColor(color.White)
+	dc.Fill(dc.Rectangle.Path())
+	l.draw(dc)
+	var buf bytes.Buffer
+	if _, err := c.WriteTo(&buf); err != nil {
+		return nil, fmt.Errorf("lab: rendering SVG: %w", err)
+	}
+	return bytes.ReplaceAll(buf.Bytes(), []byte("font-family:Liberation Sans;"),
+		[]byte("font-family:'Liberation Sans',Arial,Helvetica,sans-serif;")), nil
 }

@@ -1,7 +1,6 @@
 package lab
 
 import (
-	"bytes"
 	"fmt"
 	"image/color"
 	"math"
@@ -13,17 +12,19 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/palette/moreland"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgsvg"
 )
 
-// Chart is a row of gonum plots drawn from a sweep Table (Heatmap, Lines):
+// Chart is a grid of gonum plots drawn from a sweep Table (Heatmap, Lines):
 // Display shows it inline in a GoNB notebook (a no-op elsewhere), Save writes
 // an SVG file, SVG returns its bytes.
 type Chart struct {
 	plots []*plot.Plot
+	// legend is shared by all panels (Lines: one entry per value of by, the
+	// same colour in every panel); drawn above them.
+	legend figureLegend
 	// PanelWidth and PanelHeight are the size of one panel (default 10 cm × 8 cm).
 	PanelWidth, PanelHeight vg.Length
 	// Columns is the number of panels per row (default: up to 3).
@@ -131,6 +132,67 @@ func (n nominalTicks) Ticks(lo, hi float64) []plot.Tick {
 	return out
 }
 
+// cellLabels prints each heatmap cell's text at its centre, in a font sized
+// to the drawn cell (the widest text fills at most 85% of a cell's width and
+// 45% of its height, between 5 and 13 points) and in white on dark cells,
+// black on light ones (see cellIsDark).
+type cellLabels struct {
+	heat  *plotter.HeatMap
+	grid  heatGrid
+	texts [][]string // texts[col][row]
+}
+
+// Plot implements plot.Plotter.
+func (cl cellLabels) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, trY := p.Transforms(&c)
+	cellW := vg.Length(math.Abs(float64(trX(1) - trX(0))))
+	cellH := vg.Length(math.Abs(float64(trY(1) - trY(0))))
+	if cl.grid.cols == 1 {
+		cellW = c.Max.X - c.Min.X
+	}
+	if cl.grid.rows == 1 {
+		cellH = c.Max.Y - c.Min.Y
+	}
+	ref := text.Style{Font: sans(10), Handler: plot.DefaultTextHandler}
+	var widest vg.Length
+	for _, col := range cl.texts {
+		for _, t := range col {
+			widest = max(widest, ref.Width(t))
+		}
+	}
+	size := 13.0
+	if widest > 0 {
+		size = math.Min(size, 10*float64(0.85*cellW/widest))
+	}
+	size = math.Max(5, math.Min(size, 0.45*float64(cellH)))
+	sty := text.Style{Font: sans(size), XAlign: draw.XCenter, YAlign: draw.YCenter, Handler: plot.DefaultTextHandler}
+	for i, col := range cl.texts {
+		for j, t := range col {
+			sty.Color = color.Black
+			if cellIsDark(cl.heat, cl.grid.z[i][j]) {
+				sty.Color = color.White
+			}
+			c.FillText(sty, vg.Point{X: trX(float64(i)), Y: trY(float64(j))}, t)
+		}
+	}
+}
+
+// cellIsDark reports whether the heatmap fills a cell of value v with a
+// dark colour: luma 0.2126·R + 0.7152·G + 0.0722·B (Rec. 709 weights on the
+// sRGB components in [0, 1]) below 0.4. The colour is the palette entry that
+// plotter.HeatMap picks: index round((v−Min)·(n−1)/(Max−Min)).
+func cellIsDark(h *plotter.HeatMap, v float64) bool {
+	pal := h.Palette.Colors()
+	if math.IsNaN(v) || len(pal) == 0 || h.Max <= h.Min {
+		return false
+	}
+	k := int((v-h.Min)*float64(len(pal)-1)/(h.Max-h.Min) + 0.5)
+	k = max(0, min(len(pal)-1, k))
+	r, g, b, _ := pal[k].RGBA()
+	lum := (0.2126*float64(r) + 0.7152*float64(g) + 0.0722*float64(b)) / 0xffff
+	return lum < 0.4
+}
+
 // Heatmap returns a Chart with one heatmap per combination of the grid fields
 // other than x, y and Seed: cell (x, y) is the mean of metric over the rows
 // with those values (over seeds), printed in the cell; failed rows are left
@@ -157,9 +219,10 @@ func (t *Table) Heatmap(x, y, metric string) *Chart {
 			counts[i][j]++
 		}
 		grid := heatGrid{cols: len(xs), rows: len(ys), z: make([][]float64, len(xs))}
-		var labels plotter.XYLabels
+		texts := make([][]string, len(xs))
 		for i := range xs {
 			grid.z[i] = make([]float64, len(ys))
+			texts[i] = make([]string, len(ys))
 			for j := range ys {
 				v := math.NaN()
 				text := "×"
@@ -168,28 +231,20 @@ func (t *Table) Heatmap(x, y, metric string) *Chart {
 					text = fmt.Sprintf("%.2g", v)
 				}
 				grid.z[i][j] = v
-				labels.XYs = append(labels.XYs, plotter.XY{X: float64(i), Y: float64(j)})
-				labels.Labels = append(labels.Labels, text)
+				texts[i][j] = text
 			}
 		}
 		p := plot.New()
 		p.Title.Text = strings.TrimSpace(metric + "  " + f.title)
 		p.X.Label.Text, p.Y.Label.Text = x, y
 		// The palette's colours are spread over the heatmap's own [Min, Max].
-		h := plotter.NewHeatMap(grid, moreland.SmoothBlueRed().Palette(64))
+		pal := moreland.SmoothBlueRed().Palette(64)
+		h := plotter.NewHeatMap(grid, pal)
 		if h.Min == h.Max {
 			h.Max = h.Min + 1
 		}
 		h.NaN = color.Gray{Y: 200}
-		p.Add(h)
-		if l, err := plotter.NewLabels(labels); err == nil {
-			for i := range l.TextStyle {
-				l.TextStyle[i].XAlign = draw.XCenter
-				l.TextStyle[i].YAlign = draw.YCenter
-				l.TextStyle[i].Font.Size = vg.Points(6)
-			}
-			p.Add(l)
-		}
+		p.Add(h, cellLabels{heat: h, grid: grid, texts: texts})
 		p.X.Tick.Marker = nominalTicks(formatAll(xs))
 		p.Y.Tick.Marker = nominalTicks(formatAll(ys))
 		p.X.Min, p.X.Max = -0.5, float64(len(xs))-0.5
@@ -218,24 +273,25 @@ func formatAll(vs []any) []string {
 // Lines returns a Chart with one panel per combination of the grid fields
 // other than x, by and Seed, and in each one line per value of by (by = "":
 // a single line): the mean of metric over the rows (seeds) at each value of x,
-// with 95% Student-t confidence bars where there are two or more. x must be a
-// numeric field; when its values are all positive and span a factor ≥ 100 the
-// x axis is logarithmic.
+// with 95% Student-t confidence bars where there are two or more. A value of
+// by has the same colour in every panel; the legend is shared, above the
+// panels. x must be a numeric field; when its values are all positive and
+// span a factor ≥ 100 the x axis is logarithmic.
 func (t *Table) Lines(x, metric, by string) *Chart {
 	c := &Chart{}
 	axes := []string{x}
+	groups := []any{nil}
 	if by != "" {
 		axes = append(axes, by)
+		groups = distinct(t.Rows, by)
 	}
 	for _, f := range t.facets(axes...) {
 		p := plot.New()
-		p.Title.Text = strings.TrimSpace(metric + "  " + f.title)
-		p.X.Label.Text, p.Y.Label.Text = x, metric
-		p.Legend.Top = true
-		groups := []any{nil}
-		if by != "" {
-			groups = distinct(f.rows, by)
+		p.Title.Text = f.title
+		if p.Title.Text == "" {
+			p.Title.Text = metric
 		}
+		p.X.Label.Text, p.Y.Label.Text = x, metric
 		lo, hi := math.Inf(1), math.Inf(-1)
 		for gi, gv := range groups {
 			sub := (&Table{Fields: t.Fields, Metrics: t.Metrics, Rows: f.rows})
@@ -266,19 +322,19 @@ func (t *Table) Lines(x, metric, by string) *Chart {
 			if err != nil {
 				continue
 			}
-			line.Color, points.Color = plotutil.Color(gi), plotutil.Color(gi)
+			line.Color, points.Color = lineColour(gi), lineColour(gi)
 			line.Width = vg.Points(1.5)
 			p.Add(line, points)
 			bars, err := plotter.NewYErrorBars(errorPoints{pts, errs})
 			if err == nil {
-				bars.Color = plotutil.Color(gi)
+				bars.Color = lineColour(gi)
 				p.Add(bars)
 			}
 			name := metric
 			if by != "" {
 				name = by + "=" + formatValue(gv)
 			}
-			p.Legend.Add(name, line, points)
+			c.legend.add(name, line, points)
 		}
 		if lo > 0 && hi/lo >= 100 {
 			p.X.Scale = plot.LogScale{}
@@ -286,6 +342,9 @@ func (t *Table) Lines(x, metric, by string) *Chart {
 		}
 		p.Add(plotter.NewGrid())
 		c.plots = append(c.plots, p)
+	}
+	if by == "" {
+		c.legend = nil // one line per panel: the y label names it
 	}
 	return c
 }
@@ -296,21 +355,18 @@ type errorPoints struct {
 	plotter.YErrors
 }
 
-// size returns the chart's total size.
-func (c *Chart) size() (vg.Length, vg.Length, int, int) {
-	w, h := c.PanelWidth, c.PanelHeight
-	if w == 0 {
-		w = 10 * vg.Centimeter
-	}
-	if h == 0 {
-		h = 8 * vg.Centimeter
-	}
+// layout returns the chart ready to draw, its text sized for its panels.
+func (c *Chart) layout() *layout {
 	cols := c.Columns
 	if cols <= 0 {
 		cols = min(3, max(1, len(c.plots)))
 	}
-	rows := max(1, (len(c.plots)+cols-1)/cols)
-	return w * vg.Length(cols), h * vg.Length(rows), rows, cols
+	l := &layout{legend: c.legend, plots: c.plots, cols: cols, panelW: c.PanelWidth, panelH: c.PanelHeight}
+	l.defaults(10*vg.Centimeter, 8*vg.Centimeter)
+	for _, p := range c.plots {
+		styleText(p, l.scale())
+	}
+	return l
 }
 
 // SVG renders the chart as an SVG document.
@@ -318,31 +374,11 @@ func (c *Chart) SVG() ([]byte, error) {
 	if len(c.plots) == 0 {
 		return nil, fmt.Errorf("lab: Chart.SVG: no panels (no rows to plot)")
 	}
-	w, h, rows, cols := c.size()
-	canvas := vgsvg.New(w, h)
-	dc := draw.New(canvas)
-	grid := make([][]*plot.Plot, rows)
-	for i := range grid {
-		grid[i] = make([]*plot.Plot, cols)
-	}
-	for i, p := range c.plots {
-		grid[i/cols][i%cols] = p
-	}
-	tiles := draw.Tiles{Rows: rows, Cols: cols, PadX: vg.Millimeter * 4, PadY: vg.Millimeter * 4,
-		PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
-	canvases := plot.Align(grid, tiles, dc)
-	for i := range grid {
-		for j, p := range grid[i] {
-			if p != nil {
-				p.Draw(canvases[i][j])
-			}
-		}
-	}
-	var buf bytes.Buffer
-	if _, err := canvas.WriteTo(&buf); err != nil {
+	b, err := c.layout().svg()
+	if err != nil {
 		return nil, fmt.Errorf("lab: rendering chart SVG: %w", err)
 	}
-	return buf.Bytes(), nil
+	return b, nil
 }
 
 // Save writes the chart to path as SVG (the extension must be ".svg").
