@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/janpfeifer/gonb/gonbui"
@@ -151,7 +152,7 @@ func (p panel) build(w vg.Length, scale float64, legend *figureLegend) (*plot.Pl
 	pl.Y.Label.Text = p.yLabel
 	if p.logY {
 		pl.Y.Scale = plot.LogScale{}
-		pl.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+		pl.Y.Tick.Marker = logTicks{}
 	}
 	for _, s := range p.lines {
 		pts := make(plotter.XYs, 0, len(s.x))
@@ -174,6 +175,9 @@ func (p panel) build(w vg.Length, scale float64, legend *figureLegend) (*plot.Pl
 		l.Width = vg.Points(1.5)
 		pl.Add(l)
 		legend.add(s.label, l)
+	}
+	if len(p.lines) > 0 && pl.X.Min > 0 {
+		pl.X.Min = 0 // steps count from 0
 	}
 	if p.prob && len(p.lines) > 0 {
 		// Probabilities: from 0 (unless log) to the data's top, never past probMax.
@@ -208,6 +212,36 @@ func (p panel) build(w vg.Length, scale float64, legend *figureLegend) (*plot.Pl
 		pl.Y.Min, pl.Y.Max = 0, probMax
 	}
 	return pl, nil
+}
+
+// logTicks marks a logarithmic axis at i·10^k (i = 1…9) within [lo, hi],
+// labelled at the powers of ten and, where the axis spans less than two
+// decades, also at 2·10^k and 5·10^k. (plot.LogTicks starts below 1 one
+// decade too late, missing the ticks under the first power of ten.)
+type logTicks struct{}
+
+// Ticks implements plot.Ticker.
+func (logTicks) Ticks(lo, hi float64) []plot.Tick {
+	if !(lo > 0) || !(hi >= lo) || math.IsInf(hi, 0) {
+		return nil
+	}
+	dense := math.Log10(hi/lo) < 2
+	var ticks []plot.Tick
+	for k := int(math.Floor(math.Log10(lo))); k <= int(math.Ceil(math.Log10(hi))); k++ {
+		for i := 1; i <= 9; i++ {
+			// Parsed from decimal text: the nearest float64 to i·10^k.
+			v, _ := strconv.ParseFloat(strconv.Itoa(i)+"e"+strconv.Itoa(k), 64)
+			if v < lo*(1-1e-9) || v > hi*(1+1e-9) {
+				continue
+			}
+			t := plot.Tick{Value: v}
+			if i == 1 || (dense && (i == 2 || i == 5)) {
+				t.Label = strconv.FormatFloat(v, 'g', -1, 64)
+			}
+			ticks = append(ticks, t)
+		}
+	}
+	return ticks
 }
 
 // clampProb clamps v to the drawable probability range [0, probMax]; NaN
@@ -399,7 +433,8 @@ func (l *layout) legendRows(width vg.Length) ([][]legendItem, []vg.Length) {
 	var cur vg.Length
 	for _, it := range l.legend {
 		w := (legendThumb+legendTextGap)*s + sty.Width(it.label)
-		if len(rows) == 0 || cur+legendItemGap*s+w > width {
+		// 12% slack: fallback fonts (DejaVu Sans) run wider than Liberation Sans.
+		if len(rows) == 0 || 1.12*(cur+legendItemGap*s+w) > width {
 			rows = append(rows, nil)
 			widths = append(widths, 0)
 			cur = -legendItemGap * s

@@ -2,6 +2,7 @@ package lab
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"regexp"
 	"strconv"
@@ -192,5 +193,25 @@ func TestCellIsDark(t *testing.T) {
 		if got := cellIsDark(h, c.v); got != c.want {
 			t.Errorf("cellIsDark(%g) = %v, want %v", c.v, got, c.want)
 		}
+	}
+}
+
+func TestLogTicks(t *testing.T) {
+	labels := func(lo, hi float64) []string {
+		var out []string
+		for _, tk := range (logTicks{}).Ticks(lo, hi) {
+			if tk.Label != "" {
+				out = append(out, tk.Label)
+			}
+		}
+		return out
+	}
+	// Under two decades: 1, 2, 5 × 10^k labelled.
+	if got := fmt.Sprint(labels(0.05, 1.3)); got != "[0.05 0.1 0.2 0.5 1]" {
+		t.Errorf("labels on [0.05, 1.3] = %s, want [0.05 0.1 0.2 0.5 1]", got)
+	}
+	// Four decades: powers of ten only.
+	if got := fmt.Sprint(labels(1e-3, 10)); got != "[0.001 0.01 0.1 1 10]" {
+		t.Errorf("labels on [1e-3, 10] = %s, want [0.001 0.01 0.1 1 10]", got)
 	}
 }

@@ -276,7 +276,7 @@ func formatAll(vs []any) []string {
 // with 95% Student-t confidence bars where there are two or more. A value of
 // by has the same colour in every panel; the legend is shared, above the
 // panels. x must be a numeric field; when its values are all positive and
-// span a factor ≥ 100 the x axis is logarithmic.
+// span a factor ≥ 20 (e.g. 0.05…3) the x axis is logarithmic.
 func (t *Table) Lines(x, metric, by string) *Chart {
 	c := &Chart{}
 	axes := []string{x}
@@ -336,9 +336,9 @@ func (t *Table) Lines(x, metric, by string) *Chart {
 			}
 			c.legend.add(name, line, points)
 		}
-		if lo > 0 && hi/lo >= 100 {
+		if lo > 0 && hi/lo >= 20 {
 			p.X.Scale = plot.LogScale{}
-			p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+			p.X.Tick.Marker = logTicks{}
 		}
 		p.Add(plotter.NewGrid())
 		c.plots = append(c.plots, p)
