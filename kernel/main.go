@@ -6,6 +6,7 @@
 //	go run ./kernel doctor
 //	go run ./kernel run [-o DIR] [--timeout 10m] [--html] [--kernel NAME] [--autoget] [-v] NB.ipynb...
 //	go run ./kernel repl [--out DIR] [--autoget] [-v]
+//	go run ./kernel bench [--torch] [--size tiny|gpu] [--out FILE]
 //
 // Exit status: 0 success; 1 a cell failed (compile error, error reply, a
 // cell program that panicked or exited non-zero, a per-cell timeout) or a
@@ -38,6 +39,7 @@ commands:
   doctor    check the prerequisites, one line each
   run       execute notebooks headlessly, write executed copies (and --html pages)
   repl      an interactive terminal REPL on the GoNB kernel
+  bench     time the lab's DPO step and sweep (and PyTorch's with --torch)
 
 run "go run ./kernel <command> -h" for the flags of a command.
 `
@@ -70,6 +72,8 @@ func runMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return cmdRun(ctx, args[1:], stdout, stderr)
 	case "repl":
 		return cmdRepl(ctx, args[1:], stdin, stdout, stderr)
+	case "bench":
+		return cmdBench(ctx, args[1:], stdout, stderr)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

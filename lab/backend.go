@@ -40,7 +40,22 @@ const GoBackendEnv = "ROBUSTPO_GO_BACKEND"
 // compiler is installed), which links go-xla's PJRT loader; a build without
 // cgo skips them with a line saying so.
 func Backend() (compute.Backend, error) {
-	return startBackend(Discovery{GoConfig: os.Getenv(GoBackendEnv)}.Candidates(), os.Stderr, &printOnce)
+	b, _, err := StartBackend(BackendCandidates())
+	return b, err
+}
+
+// BackendCandidates returns the backends Backend tries, best first: this
+// machine's Discovery, with $ROBUSTPO_GO_BACKEND as the pure-Go backend's
+// configuration when set.
+func BackendCandidates() []BackendCandidate {
+	return Discovery{GoConfig: os.Getenv(GoBackendEnv)}.Candidates()
+}
+
+// StartBackend starts the first of cands that works, as Backend does (same
+// one-time line on stderr, one line per fallback), and returns it with the
+// candidate that started.
+func StartBackend(cands []BackendCandidate) (compute.Backend, BackendCandidate, error) {
+	return startBackend(cands, os.Stderr, &printOnce)
 }
 
 // MustBackend is Backend for notebooks and examples: it panics on error.
@@ -57,13 +72,13 @@ var printOnce sync.Once
 
 // startBackend starts the first candidate that works. It reports the
 // choice on w once per once, and each failure that falls back on w.
-func startBackend(cands []BackendCandidate, w io.Writer, once *sync.Once) (compute.Backend, error) {
+func startBackend(cands []BackendCandidate, w io.Writer, once *sync.Once) (compute.Backend, BackendCandidate, error) {
 	var errs []error
 	for i, c := range cands {
 		b, err := newBackend(c.Config)
 		if err == nil {
 			once.Do(func() { fmt.Fprintf(w, "lab: backend %s: %s\n", c.Config, c.Reason) })
-			return b, nil
+			return b, c, nil
 		}
 		errs = append(errs, err)
 		if i+1 < len(cands) {
@@ -71,9 +86,9 @@ func startBackend(cands []BackendCandidate, w io.Writer, once *sync.Once) (compu
 		}
 	}
 	if len(errs) == 0 {
-		return nil, errors.New("lab: no backend candidates")
+		return nil, BackendCandidate{}, errors.New("lab: no backend candidates")
 	}
-	return nil, errs[len(errs)-1]
+	return nil, BackendCandidate{}, errs[len(errs)-1]
 }
 
 // newBackend starts config, turning a panic into an error naming config.

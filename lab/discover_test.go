@@ -142,11 +142,14 @@ func TestStartBackendFallsBack(t *testing.T) {
 	var out bytes.Buffer
 	var once sync.Once
 	cands := []BackendCandidate{{"nosuchbackend:x", "test"}, {"go:ops_sequential", "fallback"}}
-	b, err := startBackend(cands, &out, &once)
+	b, c, err := startBackend(cands, &out, &once)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Finalize()
+	if c != cands[1] {
+		t.Errorf("started %+v, want %+v", c, cands[1])
+	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	if len(lines) != 2 || !strings.Contains(lines[0], `"nosuchbackend:x"`) || !strings.Contains(lines[0], "falling back to go:ops_sequential") ||
 		!strings.HasPrefix(lines[1], "lab: backend go:ops_sequential: fallback") {
@@ -154,7 +157,7 @@ func TestStartBackendFallsBack(t *testing.T) {
 	}
 	// The choice is printed once.
 	out.Reset()
-	b2, err := startBackend(cands[1:], &out, &once)
+	b2, _, err := startBackend(cands[1:], &out, &once)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,11 +169,11 @@ func TestStartBackendFallsBack(t *testing.T) {
 
 func TestStartBackendAllFail(t *testing.T) {
 	var out bytes.Buffer
-	_, err := startBackend([]BackendCandidate{{"nosuch1:", "a"}, {"nosuch2:", "b"}}, &out, new(sync.Once))
+	_, _, err := startBackend([]BackendCandidate{{"nosuch1:", "a"}, {"nosuch2:", "b"}}, &out, new(sync.Once))
 	if err == nil || !strings.Contains(err.Error(), `"nosuch2:"`) {
 		t.Errorf("err = %v, want one naming the last candidate", err)
 	}
-	if _, err := startBackend(nil, &out, new(sync.Once)); err == nil {
+	if _, _, err := startBackend(nil, &out, new(sync.Once)); err == nil {
 		t.Error("no candidates: want an error")
 	}
 }
