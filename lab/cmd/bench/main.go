@@ -44,9 +44,9 @@ var torchScript []byte
 
 // Size is a benchmark model and batch size.
 type Size struct {
-	Name                        string
+	Name                         string
 	Vocab, DModel, Layers, Heads int
-	T, Pairs                    int
+	T, Pairs                     int
 }
 
 // Prompt is the prompt length of every sequence, T/3.
@@ -84,16 +84,16 @@ type Report struct {
 }
 
 type options struct {
-	size        Size
-	steps       int
-	torch       bool
-	sweep       bool
-	dpo         bool
-	out         string
-	torchModes  string
-	python      string
-	compare     []string
-	rounds      int
+	size       Size
+	steps      int
+	torch      bool
+	sweep      bool
+	dpo        bool
+	out        string
+	torchModes string
+	python     string
+	compare    []string
+	rounds     int
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
