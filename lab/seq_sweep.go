@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"runtime"
 	"sync"
 	"time"
 
@@ -23,8 +22,10 @@ func SweepSeq(base Config, grid Grid, task *datasets.SeqTask) (*Table, error) {
 }
 
 // SweepSeqWith trains the configurations grid.Configs(base) on task with
-// TrainSeqContext, up to opt.Workers at a time (0 means GOMAXPROCS); there is
-// no batched path for sequence runs (opt.Unbatched changes nothing). With the
+// TrainSeqContext, up to opt.Workers at a time (0 means 1: every op of a
+// transformer step already spreads over the cores, and two runs at once on 2
+// cores took 1.5× the time of one after the other); there is no batched path
+// for sequence runs (opt.Unbatched changes nothing). With the
 // run cache on, the SFT references and reward ensembles the configs share are
 // built once, one after the other, before the runs start, so concurrent runs
 // never train the same π_ref or reward model twice; cached runs load without
@@ -104,10 +105,7 @@ func SweepSeqWith(ctx context.Context, base Config, grid Grid, task *datasets.Se
 		bar.add(cachedUnits)
 		defer bar.finish()
 	}
-	workers := opt.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
+	workers := max(1, opt.Workers)
 	var mu sync.Mutex
 	sem := make(chan struct{}, workers)
 	var wg sync.WaitGroup

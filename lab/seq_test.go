@@ -52,6 +52,8 @@ func TestSeqFirstStepLossClosedForms(t *testing.T) {
 		}(), dr * dr}, // every member equal: the hull is the point Δr*, at distance |Δr*| from 0
 	}
 	for _, c := range cases {
+		// One π_ref sample: the KL terms of a step and of the logged loss see the same sample.
+		c.cfg.RefSamples = 1
 		run, err := TrainSeqContext(context.Background(), c.cfg, task)
 		if err != nil {
 			t.Fatalf("%s: %v", c.cfg.Label(), err)
@@ -62,6 +64,11 @@ func TestSeqFirstStepLossClosedForms(t *testing.T) {
 		}
 		if l0 := run.History.Values["loss"][0]; math.Abs(l0-c.want) > 1e-5*max(1, c.want) {
 			t.Errorf("%s: logged loss at step 0 = %v, want %v", c.cfg.Label(), l0, c.want)
+		}
+		// After 2 updates, the graph's minibatch loss of step 2 (before its update) and
+		// the logged full-data loss at step 2 are the same function of the same parameters.
+		if g, l := run.Seq.StepLosses[2], run.History.Values["loss"][1]; math.Abs(g-l) > 1e-4*max(1, math.Abs(l)) {
+			t.Errorf("%s: graph loss %v at step 2, logged loss %v", c.cfg.Label(), g, l)
 		}
 		h := run.History
 		if h.Values["kl/forward"][0] != 0 || h.Values["kl/reverse"][0] != 0 || h.Values["implicit_reward/max_abs"][0] != 0 {
@@ -149,6 +156,13 @@ func TestSeqCacheAndSweep(t *testing.T) {
 	}
 	if tab.Rows[2].Err == nil || !strings.Contains(tab.Rows[2].Err.Error(), "RLHF") {
 		t.Fatalf("RLHF row: %v", tab.Rows[2].Err)
+	}
+	svg, err := tab.WinRateLines("Beta", "Method").SVG()
+	if err != nil || !strings.Contains(string(svg), "win rate") || !strings.Contains(string(svg), "Method=IPO") {
+		t.Fatalf("WinRateLines: %v", err)
+	}
+	if sum := tab.SeqSummary(); strings.Count(sum, "\n") != 4 || !strings.Contains(sum, "error:") || !strings.Contains(sum, first.Label) {
+		t.Fatalf("SeqSummary:\n%s", sum)
 	}
 	ipo, err := TrainSeq(func() Config { c := base; c.Method = IPO; return c }(), task)
 	if err != nil || !ipo.Cached || !reflect.DeepEqual(ipo.History, tab.Rows[1].Run.History) {
