@@ -422,9 +422,15 @@ const (
 	legendItemGap = 14
 )
 
+// legendTextWidth is the room given to a legend label: its width in
+// Liberation Sans plus 12%, so that entries drawn with a wider fallback font
+// (DejaVu Sans) do not run into the next one.
+func legendTextWidth(sty text.Style, label string) vg.Length {
+	return 1.12 * sty.Width(label)
+}
+
 // legendRows flows the legend entries into rows no wider than width and
-// returns them with each row's width (measured in Liberation Sans; callers
-// leave some slack for wider fallback fonts).
+// returns them with each row's width.
 func (l *layout) legendRows(width vg.Length) ([][]legendItem, []vg.Length) {
 	sty := l.textStyle(legendSize)
 	s := vg.Length(l.scale())
@@ -432,9 +438,8 @@ func (l *layout) legendRows(width vg.Length) ([][]legendItem, []vg.Length) {
 	var widths []vg.Length
 	var cur vg.Length
 	for _, it := range l.legend {
-		w := (legendThumb+legendTextGap)*s + sty.Width(it.label)
-		// 12% slack: fallback fonts (DejaVu Sans) run wider than Liberation Sans.
-		if len(rows) == 0 || 1.12*(cur+legendItemGap*s+w) > width {
+		w := (legendThumb+legendTextGap)*s + legendTextWidth(sty, it.label)
+		if len(rows) == 0 || cur+legendItemGap*s+w > width {
 			rows = append(rows, nil)
 			widths = append(widths, 0)
 			cur = -legendItemGap * s
@@ -512,7 +517,7 @@ func (l *layout) draw(c draw.Canvas) {
 			}
 			x += (legendThumb + legendTextGap) * s
 			c.FillText(sty, vg.Point{X: x, Y: y}, it.label)
-			x += sty.Width(it.label) + legendItemGap*s
+			x += legendTextWidth(sty, it.label) + legendItemGap*s
 		}
 		top -= h
 	}
