@@ -18,9 +18,9 @@ import (
 // distillExample is one pair of ρ for Distill and EDPO: two responses to a
 // training prompt, with log π_ref of each.
 type distillExample struct {
-	prompt         int
-	y1, y2         []int
-	ref1, ref2     float64
+	prompt           int
+	y1, y2           []int
+	ref1, ref2       float64
 	oracle1, oracle2 float64 // oracle rewards r*(x, y1), r*(x, y2)
 }
 
