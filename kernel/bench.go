@@ -18,7 +18,8 @@ const benchPackage = "./lab/cmd/bench"
 
 const benchUsage = `usage: go run ./kernel bench [--torch] [--size tiny|gpu] [--steps N] [--sweep=false] [--out FILE]
 
-Builds ` + benchPackage + ` (GOEXPERIMENT=simd) and runs it from the repository root:
+Builds ` + benchPackage + ` (GOEXPERIMENT=simd, -tags xla so that a CUDA or CPU
+PJRT plugin can be used when cgo is available) and runs it from the repository root:
 the sequence DPO training step of the lab on the current backend (lab.Backend:
 $GOMLX_BACKEND, else a CUDA PJRT plugin, else XLA CPU, else pure Go) and the
 256-config finite sweep, in steps/s and tokens/s; with --torch the same step in
@@ -46,7 +47,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	defer os.RemoveAll(dir)
 	bin := filepath.Join(dir, "bench")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, benchPackage)
+	build := exec.CommandContext(ctx, "go", "build", "-tags", "xla", "-o", bin, benchPackage)
 	build.Dir, build.Stdout, build.Stderr = root, stderr, stderr
 	build.Env = benchEnv(os.Environ())
 	if err := build.Run(); err != nil {

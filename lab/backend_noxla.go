@@ -1,7 +1,7 @@
-//go:build !cgo
+//go:build !cgo || !xla
 
 package lab
 
 // xlaLinked reports whether the XLA (PJRT) backend is linked in: it needs
-// cgo, which this build does not use.
+// cgo and the build tag "xla", which this build lacks.
 const xlaLinked = false

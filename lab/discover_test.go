@@ -188,4 +188,7 @@ func TestXLAMissingPluginNoDownload(t *testing.T) {
 	if !strings.Contains(err.Error(), "lab: starting backend") {
 		t.Errorf("err = %v", err)
 	}
+	if !xlaLinked && !strings.Contains(err.Error(), "-tags xla") {
+		t.Errorf("err = %v: want the advice to build with -tags xla", err)
+	}
 }

@@ -4,7 +4,7 @@
 # backend's CPU scaling, all written to one directory.
 #
 # Step 1, on any Linux x86-64 machine with Go and a C compiler (the XLA
-# backend is linked with cgo), from the repository root:
+# backend is linked with cgo and the build tag xla), from the repository root:
 #
 #	sh lab/cmd/bench/gpucheck.sh build [DIR]     # default DIR: gpucheck-build
 #
@@ -38,7 +38,7 @@ case "$cmd" in
 build)
 	dir="${2:-gpucheck-build}"
 	mkdir -p "$dir"
-	GOEXPERIMENT=simd CGO_ENABLED=1 GOFLAGS="${GOFLAGS:--mod=mod}" go build -o "$dir/bench" ./lab/cmd/bench
+	GOEXPERIMENT=simd CGO_ENABLED=1 GOFLAGS="${GOFLAGS:--mod=mod}" go build -tags xla -o "$dir/bench" ./lab/cmd/bench
 	cp "$0" "$dir/gpucheck.sh"
 	echo "built $dir/bench; copy $dir to the NVIDIA machine and run: sh $dir/gpucheck.sh run OUT"
 	;;

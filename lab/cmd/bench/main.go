@@ -2,7 +2,7 @@
 // lab.Backend) and, with --torch, the same model and step in PyTorch, in one
 // run on one machine:
 //
-//	go run ./lab/cmd/bench [--torch] [--size tiny|gpu] [--steps N] [--sweep=false] [--out FILE]
+//	go run -tags xla ./lab/cmd/bench [--torch] [--size tiny|gpu] [--steps N] [--sweep=false] [--out FILE]
 //	go run ./lab/cmd/bench --compare 'go:ops_sequential;go:parallelism=-1' [--rounds 5] [--steps N]
 //
 // (also run by "go run ./kernel bench"). It times
