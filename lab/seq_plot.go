@@ -18,9 +18,9 @@ import (
 // line at ½ (no better than π_ref). Rows without a sequence run are left out.
 func (t *Table) WinRateLines(x, by string) *Chart {
 	p := plot.New()
-	p.Title.Text = "win rate vs π_ref under the oracle (95% bootstrap CI)"
+	p.Title.Text = "win rate vs π_ref (oracle, 95% CI)"
 	p.X.Label.Text, p.Y.Label.Text = x, "win rate"
-	p.Legend.Top = true
+	p.Legend.Left = true // bottom left: clear of lines that start high
 	type point struct{ x, y, lo, hi float64 }
 	groups := map[string][]point{}
 	var order []string
