@@ -13,6 +13,10 @@
 //     update; tokens/step = 2·P·T. Sizes: tiny (vocab 64, d_model 128, 2
 //     layers, 4 heads, T 48, P 32) and gpu (vocab 256, d_model 512, 6 layers,
 //     8 heads, T 256, P 64), float32;
+//   - the same step through the lab's own training loop (lab.TrainSeq on a
+//     length-bias task of the same vocabulary, length and batch: sampling,
+//     feeding, reference log-probs, metrics), as the extra time of a run
+//     with N more steps, divided by N;
 //   - the 256-config finite sweep (p-DPO on a 16×16 tabular bandit, 2000
 //     full-batch Adam steps, a 16×16 β×γ grid, cache off) through lab.Sweep,
 //     as config-steps/s;
@@ -70,7 +74,7 @@ type Result struct {
 	StepsPerSec float64 `json:"steps_per_s"`
 	TokensPerS  float64 `json:"tokens_per_s,omitempty"`
 	ConfigSteps float64 `json:"config_steps_per_s,omitempty"`
-	Ratio       float64 `json:"lab_over_this,omitempty"` // lab tokens/s ÷ this one's
+	Ratio       float64 `json:"lab_over_this,omitempty"` // for torch rows: lab dpo-step tokens/s ÷ this one's
 }
 
 // Report is what --out writes.
@@ -89,6 +93,7 @@ type options struct {
 	torch      bool
 	sweep      bool
 	dpo        bool
+	loop       bool
 	out        string
 	torchModes string
 	python     string
@@ -105,6 +110,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.torch, "torch", false, "also time the same DPO step in PyTorch and print the ratios")
 	fs.BoolVar(&o.sweep, "sweep", true, "time the 256-config finite sweep")
 	fs.BoolVar(&o.dpo, "dpo", true, "time the sequence DPO step")
+	fs.BoolVar(&o.loop, "loop", true, "time the DPO step through the lab's training loop (lab.TrainSeq)")
 	fs.StringVar(&o.out, "out", "", "write the results as JSON to this file")
 	fs.StringVar(&o.torchModes, "torch-modes", "eager,compile,bf16", "PyTorch modes on a GPU (the CPU runs eager only)")
 	fs.StringVar(&o.python, "python", "", "Python with torch (default $BENCH_PYTHON or /usr/bin/python3)")
@@ -184,7 +190,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		for _, r := range rs {
 			emit(r)
 		}
-		o.dpo, o.sweep, o.torch = false, false, false
+		o.dpo, o.sweep, o.torch, o.loop = false, false, false, false
 	}
 	if o.dpo {
 		r, backend, err := benchDPO(o.size, o.steps)
@@ -194,6 +200,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			failed = true
 		} else {
 			lab = &r
+			emit(r)
+		}
+	}
+	if o.loop {
+		r, err := benchLoop(ctx, o.size, o.steps)
+		if err != nil {
+			fmt.Fprintf(stderr, "bench: lab loop dpo-step: %v\n", err)
+			failed = true
+		} else {
 			emit(r)
 		}
 	}

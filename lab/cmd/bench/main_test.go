@@ -74,6 +74,9 @@ func TestMedianAndStepResult(t *testing.T) {
 	if r.SecPerStep != 0.5 || r.StepsPerSec != 2 || r.TokensPerS != 2*3072 {
 		t.Errorf("%+v", r)
 	}
+	if got := os.Getenv(lab.CacheDirEnv); got != "/nonexistent-outer-cache" {
+		t.Errorf("%s = %q after benchLoop, want it restored", lab.CacheDirEnv, got)
+	}
 }
 
 func TestPairBatches(t *testing.T) {
@@ -144,7 +147,7 @@ func TestRunOut(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "r.json")
 	var stdout, stderr bytes.Buffer
 	t.Setenv("GOMLX_BACKEND", "go")
-	if code := run(context.Background(), []string{"--size", "micro", "--steps", "2", "--sweep=false", "--out", out}, &stdout, &stderr); code != 0 {
+	if code := run(context.Background(), []string{"--size", "micro", "--steps", "2", "--sweep=false", "--loop=false", "--out", out}, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout.String(), stderr.String())
 	}
 	var rep Report
@@ -161,5 +164,26 @@ func TestRunOut(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), "lab dpo-step") {
 		t.Errorf("stdout %q", stdout.String())
+	}
+}
+
+// TestLoopSmall times the DPO step through lab.TrainSeq on a small model
+// (60 extra steps, so that they outweigh the timing noise of compiling) and
+// checks the result is a positive per-step time consistent with its
+// tokens/s.
+func TestLoopSmall(t *testing.T) {
+	s := Size{Name: "small", Vocab: 64, DModel: 8, Layers: 1, Heads: 2, T: 30, Pairs: 2}
+	t.Setenv("GOMLX_BACKEND", "go")
+	t.Setenv(lab.CacheDirEnv, "/nonexistent-outer-cache")
+	r, err := benchLoop(context.Background(), s, 60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Name != "lab loop dpo-step" || r.Steps != 60 || !(r.SecPerStep > 0) ||
+		math.Abs(r.TokensPerS*r.SecPerStep-float64(s.TokensPerStep())) > 1e-9*r.TokensPerS {
+		t.Errorf("%+v", r)
+	}
+	if got := os.Getenv(lab.CacheDirEnv); got != "/nonexistent-outer-cache" {
+		t.Errorf("%s = %q after benchLoop, want it restored", lab.CacheDirEnv, got)
 	}
 }
