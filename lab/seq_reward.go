@@ -100,27 +100,11 @@ func rewardMargins(ctx context.Context, backend compute.Backend, cfg Config, d *
 	for j := range ex {
 		out.Margins[j] = make([]float64, k)
 	}
-	folds := rand.New(rand.NewPCG(uint64(cfg.Seed), 0xf01d5)).Perm(nTrain)
 	pad := d.task.Vocab.PAD
 	for i := range k {
-		var member []int // indices of the labelled pairs member i is fit on
+		// Member i's stream: its bootstrap draws, then its minibatches.
 		rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x7e3d00+uint64(i)))
-		switch cfg.EnsembleSampling {
-		case Bootstrap:
-			for range nTrain {
-				member = append(member, rng.IntN(nTrain))
-			}
-		case DisjointFolds:
-			for f, j := range folds {
-				if f%k == i {
-					member = append(member, j)
-				}
-			}
-		case DifferentSeeds:
-			for j := range nTrain {
-				member = append(member, j)
-			}
-		}
+		member := memberPairs(cfg.EnsembleSampling, nTrain, k, i, cfg.Seed, rng)
 		if len(member) == 0 {
 			return nil, fmt.Errorf("lab: reward member %d: no training pairs (%d pairs, %d folds)", i, nTrain, k)
 		}
@@ -220,4 +204,29 @@ func marginDisagreement(m [][]float64) float64 {
 		s += math.Sqrt(v / float64(len(row)))
 	}
 	return s / float64(len(m))
+}
+
+// memberPairs returns the indices of the n labelled pairs that ensemble
+// member i of k is fit on: n draws with replacement from rng (Bootstrap),
+// fold i of a k-fold partition shuffled by seed (DisjointFolds), or all of
+// them (DifferentSeeds).
+func memberPairs(sampling EnsembleSampling, n, k, i int, seed int64, rng *rand.Rand) []int {
+	var member []int
+	switch sampling {
+	case Bootstrap:
+		for range n {
+			member = append(member, rng.IntN(n))
+		}
+	case DisjointFolds:
+		for f, j := range rand.New(rand.NewPCG(uint64(seed), 0xf01d5)).Perm(n) {
+			if f%k == i {
+				member = append(member, j)
+			}
+		}
+	default: // DifferentSeeds
+		for j := range n {
+			member = append(member, j)
+		}
+	}
+	return member
 }

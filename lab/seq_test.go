@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
@@ -203,5 +204,35 @@ func TestSeqFaults(t *testing.T) {
 	}
 	if run == nil || run.History.Len() == 0 {
 		t.Fatal("a diverged run must keep its History so far")
+	}
+}
+
+func TestSeqMemberPairs(t *testing.T) {
+	const n, k = 10, 3
+	seen := map[int]int{}
+	for i := range k {
+		f := memberPairs(DisjointFolds, n, k, i, 5, nil)
+		if len(f) < n/k || len(f) > n/k+1 {
+			t.Errorf("fold %d has %d pairs, want %d or %d", i, len(f), n/k, n/k+1)
+		}
+		for _, j := range f {
+			seen[j]++
+		}
+		if b := memberPairs(Bootstrap, n, k, i, 5, rand.New(rand.NewPCG(1, uint64(i)))); len(b) != n {
+			t.Errorf("bootstrap member %d has %d draws, want %d", i, len(b), n)
+		}
+		if s := memberPairs(DifferentSeeds, n, k, i, 5, nil); len(s) != n || s[0] != 0 || s[n-1] != n-1 {
+			t.Errorf("DifferentSeeds member %d: %v, want every pair", i, s)
+		}
+	}
+	for j := range n {
+		if seen[j] != 1 {
+			t.Errorf("pair %d is in %d folds, want exactly 1", j, seen[j])
+		}
+	}
+	a := memberPairs(Bootstrap, n, k, 0, 5, rand.New(rand.NewPCG(1, 2)))
+	b := memberPairs(Bootstrap, n, k, 0, 5, rand.New(rand.NewPCG(1, 2)))
+	if !reflect.DeepEqual(a, b) {
+		t.Error("bootstrap draws are not deterministic in their stream")
 	}
 }
