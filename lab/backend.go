@@ -14,13 +14,22 @@ import (
 
 // DefaultGoBackend is the pure-Go backend's configuration used when
 // GOMLX_BACKEND is unset or exactly "go", unless $ROBUSTPO_GO_BACKEND names
-// another (e.g. "go:parallelism=4" or "go"). "ops_sequential" runs a
-// graph's ops one after another, each op splitting its own work (matmuls,
-// element-wise ops, reductions) over the backend's worker pool of
-// 2·GOMAXPROCS workers. The backend's own default also runs independent ops
-// concurrently on that pool when one graph executes at a time; on the
-// lab's graphs this was no faster on 2 cores and has deadlocked a sequence
-// DPO step (ops waiting on the pool that other ops hold).
+// another (e.g. "go:parallelism=-1"). "ops_sequential" runs a graph's ops one
+// after another, each op splitting its own work (matmuls, GELU, softmax) over
+// the backend's worker pool of 2·GOMAXPROCS workers, so it uses every core
+// GOMAXPROCS allows.
+//
+// Why not the backend's own default: when one graph executes at a time it
+// also runs independent ops concurrently on the same bounded pool, and an op
+// that holds a worker then waits in Saturate/WaitToStart for workers held by
+// other such ops: the sequence DPO step deadlocks within a few steps (seen
+// on 2 cores, goroutine dump: every pool goroutine in sync.Cond.Wait).
+// "go:parallelism=-1" (an unbounded pool) does not block that way and was
+// within 6% of ops_sequential on the tiny DPO step with 2 cores (median
+// s/step, alternating rounds on a shared machine: a 1-worker pool 0.86,
+// ops_sequential 0.65, parallelism=-1 0.61), but its unbounded fan-out makes concurrent Saturate calls share
+// one condition variable, and the backend prints a line to stdout whenever
+// the parallelism option is given, so it is not the default.
 const DefaultGoBackend = "go:ops_sequential"
 
 // GoBackendEnv names the environment variable that overrides
@@ -28,7 +37,7 @@ const DefaultGoBackend = "go:ops_sequential"
 const GoBackendEnv = "ROBUSTPO_GO_BACKEND"
 
 // Backend returns a new compute backend (the caller Finalizes it), chosen
-// by DiscoverBackends' candidates, best first: $GOMLX_BACKEND when set; an
+// by Discovery's Candidates, best first: $GOMLX_BACKEND when set; an
 // NVIDIA GPU with a CUDA PJRT plugin ("xla:<abs path>"); an installed XLA CPU
 // plugin ("xla:cpu"); the pure-Go backend (DefaultGoBackend). The first call
 // prints the choice to stderr in one line; a candidate that fails to start

@@ -30,7 +30,7 @@
 # system), BENCH_PYTHON (Python with torch; default: the first of python3 on
 # PATH and /usr/bin/python3 that imports torch), STEPS_TINY (default 30),
 # STEPS_GPU (default 10), CPU_CONFIGS (default
-# "go:ops_sequential;go:parallelism=-1;go:ops_sequential,parallelism=-1").
+# "go:ops_sequential;go:ops_sequential,parallelism=8;go:ops_sequential,parallelism=4;go:parallelism=-1").
 set -eu
 
 cmd="${1:-}"
@@ -99,7 +99,7 @@ run)
 		echo "no CUDA PJRT plugin found: skipping the XLA runs" | tee -a "$out/summary.txt"
 		status=1
 	fi
-	configs="${CPU_CONFIGS:-go:ops_sequential;go:parallelism=-1;go:ops_sequential,parallelism=-1}"
+	configs="${CPU_CONFIGS:-go:ops_sequential;go:ops_sequential,parallelism=8;go:ops_sequential,parallelism=4;go:parallelism=-1}"
 	counts="2 4 8"
 	case " $counts " in *" $ncpu "*) ;; *) counts="$counts $ncpu" ;; esac
 	for n in $counts; do
