@@ -90,10 +90,80 @@ func (pr *problem) objective(lp, r []float64, beta float64) float64 {
 	return j / float64(pr.p)
 }
 
-// metrics computes every metric of metricNames at θ (loss is passed in).
-func (pr *problem) metrics(theta []float64, loss, beta float64, support [][]bool) map[string]float64 {
+// sigmoid returns 1/(1+e^{−x}) without overflow.
+func sigmoid(x float64) float64 {
+	if x >= 0 {
+		return 1 / (1 + math.Exp(-x))
+	}
+	e := math.Exp(x)
+	return e / (1 + e)
+}
+
+// metricsPlan computes the metrics of metricNames for any number of policies
+// of one problem (every logged step of Train, every config of a batched
+// sweep), with the θ-independent parts computed once: π_ref, the oracle
+// reward r*, the win-rate weights W(x,y) = Σ_{y'} π_ref(y'|x)·σ(r*(y) − r*(y'))
+// and, per β, π*_{r*} and J(π*), so winrate/vs_ref = mean_x Σ_y π(y|x)·W(x,y)
+// costs O(P·R) per policy instead of O(P·R²).
+type metricsPlan struct {
+	pr   *problem
+	refP []float64 // π_ref [P·R]
+	rs   []float64 // r* [P·R], nil without oracle
+	win  []float64 // W [P·R]
+	opt  map[float64]optimum
+}
+
+// optimum is π*_{r*} for one β: probabilities [P·R] and J(π*).
+type optimum struct {
+	p []float64
+	j float64
+}
+
+func newMetricsPlan(pr *problem) *metricsPlan {
+	mp := &metricsPlan{pr: pr, refP: make([]float64, len(pr.refLP)), opt: map[float64]optimum{}}
+	for i, l := range pr.refLP {
+		mp.refP[i] = math.Exp(l)
+	}
+	if pr.data.HasOracle() {
+		mp.rs = flatten(pr.data.Oracle)
+		mp.win = make([]float64, len(mp.rs))
+		for x := range pr.p {
+			for y := range pr.r {
+				i := x*pr.r + y
+				for y2 := range pr.r {
+					j := x*pr.r + y2
+					mp.win[i] += mp.refP[j] * sigmoid(mp.rs[i]-mp.rs[j])
+				}
+			}
+		}
+	}
+	return mp
+}
+
+// prepare computes π*_{r*} for β; call it before concurrent use of metrics.
+func (mp *metricsPlan) prepare(beta float64) {
+	if mp.rs == nil {
+		return
+	}
+	if _, ok := mp.opt[beta]; ok {
+		return
+	}
+	lp := mp.pr.optimalLogProbs(mp.rs, beta)
+	o := optimum{p: make([]float64, len(lp)), j: mp.pr.objective(lp, mp.rs, beta)}
+	for i, l := range lp {
+		o.p[i] = math.Exp(l)
+	}
+	mp.opt[beta] = o
+}
+
+// metrics computes every metric of metricNames at θ (loss is passed in, the
+// rest in float64 from the policy's logits); support[x][y] marks the responses
+// of training pairs. Call prepare(beta) first.
+func (mp *metricsPlan) metrics(theta []float64, loss, beta float64, support [][]bool) map[string]float64 {
+	pr := mp.pr
 	lp := logSoftmaxRows(pr.logits(theta), pr.r)
-	m := map[string]float64{"loss": loss}
+	m := make(map[string]float64, 20)
+	m["loss"] = loss
 	var ch, rj, acc, lpc, lpr, gw float64
 	for _, p := range pr.data.Pairs {
 		a, b := p.Prompt*pr.r+p.Chosen, p.Prompt*pr.r+p.Rejected
@@ -113,7 +183,8 @@ func (pr *problem) metrics(theta []float64, loss, beta float64, support [][]bool
 	m["rewards/accuracies"] = acc / n
 	m["logps/chosen"], m["logps/rejected"] = lpc/n, lpr/n
 	m["grad_weight"] = gw / n
-	var maxAbs, rev, fwd, mass float64
+	var maxAbs, rev, fwd, mass, reward, tv, win, jpi float64
+	o := mp.opt[beta]
 	promptsWithPairs := 0
 	for x := range pr.p {
 		seen := false
@@ -121,13 +192,22 @@ func (pr *problem) metrics(theta []float64, loss, beta float64, support [][]bool
 			i := x*pr.r + y
 			h := lp[i] - pr.refLP[i]
 			maxAbs = math.Max(maxAbs, math.Abs(beta*h))
-			if p := math.Exp(lp[i]); p > 0 {
+			p := math.Exp(lp[i])
+			if p > 0 {
 				rev += p * h
 			}
-			fwd -= math.Exp(pr.refLP[i]) * h
+			fwd -= mp.refP[i] * h
 			if support[x][y] {
 				seen = true
-				mass += math.Exp(lp[i])
+				mass += p
+			}
+			if mp.rs != nil {
+				reward += p * mp.rs[i]
+				tv += 0.5 * math.Abs(p-o.p[i])
+				win += p * mp.win[i]
+				if p > 0 {
+					jpi += p * (mp.rs[i] - beta*h)
+				}
 			}
 		}
 		if seen {
@@ -138,24 +218,9 @@ func (pr *problem) metrics(theta []float64, loss, beta float64, support [][]bool
 	m["kl/reverse"] = rev / float64(pr.p)
 	m["kl/forward"] = fwd / float64(pr.p)
 	m["mass/train_support"] = mass / float64(max(1, promptsWithPairs))
-	if pr.data.HasOracle() {
-		rs := flatten(pr.data.Oracle)
-		opt := pr.optimalLogProbs(rs, beta)
-		var reward, tv, win float64
-		for x := range pr.p {
-			for y := range pr.r {
-				i := x*pr.r + y
-				p := math.Exp(lp[i])
-				reward += p * rs[i]
-				tv += 0.5 * math.Abs(p-math.Exp(opt[i]))
-				for y2 := range pr.r {
-					j := x*pr.r + y2
-					win += p * math.Exp(pr.refLP[j]) * sigmoid(rs[i]-rs[j])
-				}
-			}
-		}
+	if mp.rs != nil {
 		m["oracle/reward"] = reward / float64(pr.p)
-		m["oracle/regret"] = pr.objective(opt, rs, beta) - pr.objective(lp, rs, beta)
+		m["oracle/regret"] = o.j - jpi/float64(pr.p)
 		m["oracle/tv_optimal"] = tv / float64(pr.p)
 		m["winrate/vs_ref"] = win / float64(pr.p)
 	}
@@ -163,13 +228,4 @@ func (pr *problem) metrics(theta []float64, loss, beta float64, support [][]bool
 		m["prob/"+name] = math.Exp(lp[y])
 	}
 	return m
-}
-
-// sigmoid returns 1/(1+e^{−x}) without overflow.
-func sigmoid(x float64) float64 {
-	if x >= 0 {
-		return 1 / (1 + math.Exp(-x))
-	}
-	e := math.Exp(x)
-	return e / (1 + e)
 }

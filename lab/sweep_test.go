@@ -266,33 +266,3 @@ func contains(s, sub string) bool {
 	}
 	return false
 }
-
-// TestMetricsPlanEqualsMetrics checks the sweep's precomputed metrics against
-// problem.metrics at random parameters, with and without an oracle.
-func TestMetricsPlanEqualsMetrics(t *testing.T) {
-	for _, data := range []*datasets.FiniteData{testBandit(t, 3, 5, 0, 12), testBandit(t, 2, 4, 3, 6), datasets.SqueezeToy()} {
-		pr, err := newProblem(data, AutoPolicy)
-		if err != nil {
-			t.Fatal(err)
-		}
-		plan := newMetricsPlan(pr)
-		support := data.Support()
-		theta := make([]float64, pr.numParams())
-		for i := range theta {
-			theta[i] = math.Sin(float64(3*i+1)) * 2
-		}
-		for _, beta := range []float64{0.1, 0.5, 3} {
-			plan.prepare(beta)
-			want := pr.metrics(theta, 0.25, beta, support)
-			got := plan.metrics(theta, 0.25, beta, support)
-			if len(got) != len(want) {
-				t.Fatalf("%s: %d metrics, want %d", data.Name, len(got), len(want))
-			}
-			for name, w := range want {
-				if g, ok := got[name]; !ok || math.Abs(g-w) > 1e-12*max(1, math.Abs(w)) {
-					t.Errorf("%s β=%v: %s = %.15g, want %.15g", data.Name, beta, name, g, w)
-				}
-			}
-		}
-	}
-}

@@ -174,6 +174,8 @@ func train(ctx context.Context, backend compute.Backend, pr *problem, cfg Config
 	st := newStepper(stepExec, tensors.FromFlatDataAndDimensions(theta0, pr.thetaShape()...))
 	full := identity(n)
 	names := pr.metricNames()
+	plan := newMetricsPlan(pr)
+	plan.prepare(cfg.Beta)
 	logAt := func(step int) error {
 		theta := st.params()
 		l, err := evalExec.Exec1(st.theta, tensors.FromFlatDataAndDimensions(full, n))
@@ -184,7 +186,7 @@ func train(ctx context.Context, backend compute.Backend, pr *problem, cfg Config
 		if math.IsNaN(lv) || math.IsInf(lv, 0) {
 			return fmt.Errorf("lab: %s step %d: metric loss = %v", cfg.Method, step, lv)
 		}
-		m := pr.metrics(theta, lv, cfg.Beta, run.Support)
+		m := plan.metrics(theta, lv, cfg.Beta, run.Support)
 		for _, name := range names {
 			if v := m[name]; math.IsNaN(v) || math.IsInf(v, 0) {
 				return fmt.Errorf("lab: %s step %d: metric %s = %v", cfg.Method, step, name, v)
