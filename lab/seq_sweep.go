@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"sync"
 	"time"
 
 	"github.com/robustpo/robustpo/datasets"
@@ -45,22 +44,20 @@ func SweepSeqWith(ctx context.Context, base Config, grid Grid, task *datasets.Se
 	}
 	defer backend.Finalize()
 
-	rows := make([]Row, len(cfgs))
-	finished := make([]bool, len(cfgs))
+	s := newSweepRows(vals)
 	var todo []int
 	totalUnits, cachedUnits := 0, 0
 	prepared := map[string]bool{}
 	for i, cfg := range cfgs {
-		rows[i].Values = vals[i]
 		cfg = cfg.withSeqDefaults(task)
-		rows[i].Config = cfg
+		s.rows[i].Config = cfg
 		if err := cfg.validateSeq(task); err != nil {
-			rows[i].Err, finished[i] = fmt.Errorf("config %d: %w", i, err), true
+			s.fail(i, err)
 			continue
 		}
 		d, err := newSeqData(task, cfg)
 		if err != nil {
-			rows[i].Err, finished[i] = fmt.Errorf("config %d: %w", i, err), true
+			s.fail(i, err)
 			continue
 		}
 		totalUnits += cfg.Steps
@@ -69,7 +66,7 @@ func SweepSeqWith(ctx context.Context, base Config, grid Grid, task *datasets.Se
 			continue
 		}
 		if run, ok := loadCached(seqCacheKey(cfg, d, backend.Name())); ok && run.Seq != nil {
-			rows[i].Run, finished[i] = run, true
+			s.rows[i].Run, s.finished[i] = run, true
 			cachedUnits += cfg.Steps
 			continue
 		}
@@ -80,7 +77,7 @@ func SweepSeqWith(ctx context.Context, base Config, grid Grid, task *datasets.Se
 		}
 		ref, err := reference(ctx, backend, cfg, d)
 		if err != nil {
-			rows[i].Err = fmt.Errorf("config %d: %w", i, err)
+			s.rows[i].Err = fmt.Errorf("config %d: %w", i, err)
 			continue
 		}
 		if cfg.Method == Distill || cfg.Method == EDPO {
@@ -89,77 +86,30 @@ func SweepSeqWith(ctx context.Context, base Config, grid Grid, task *datasets.Se
 			if !prepared[rk] {
 				prepared[rk] = true
 				if _, err := prepareSeq(ctx, backend, cfg, d, ref); err != nil {
-					rows[i].Err = fmt.Errorf("config %d: %w", i, err)
+					s.rows[i].Err = fmt.Errorf("config %d: %w", i, err)
 				}
 			}
 		}
 	}
+	s.startProgress(opt, "sequence sweep", totalUnits, cachedUnits)
+	defer s.bar.finish()
 
-	var bar *progress
-	if !opt.Quiet {
-		w := opt.Progress
-		if w == nil {
-			w = os.Stderr
-		}
-		bar = newProgress(fmt.Sprintf("sequence sweep %d configs", len(cfgs)), totalUnits, w)
-		bar.add(cachedUnits)
-		defer bar.finish()
-	}
-	workers := max(1, opt.Workers)
-	var mu sync.Mutex
-	sem := make(chan struct{}, workers)
-	var wg sync.WaitGroup
-	for _, i := range todo {
-		if ctx.Err() != nil {
-			break
-		}
-		if rows[i].Err != nil {
-			finished[i] = true
+	// A row whose shared work failed is finished with that error when its
+	// turn comes; the others train.
+	jobs := make([]sweepJob, len(todo))
+	for j, i := range todo {
+		if s.rows[i].Err != nil {
+			jobs[j] = sweepJob{inline: true, run: func() {
+				s.mu.Lock()
+				s.finished[i] = true
+				s.mu.Unlock()
+			}}
 			continue
 		}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			cfg := rows[i].Config
-			run, err := TrainSeqContext(ctx, cfg, task)
-			bar.add(cfg.Steps)
-			if err != nil && !errors.Is(err, ErrInterrupted) && ctx.Err() != nil {
-				err = fmt.Errorf("%w: %w", ErrInterrupted, err)
-			}
-			if err != nil && !errors.Is(err, ErrInterrupted) {
-				err = fmt.Errorf("config %d: %w", i, err)
-			}
-			mu.Lock()
-			rows[i].Run, rows[i].Err = run, err
-			if err == nil || !errors.Is(err, ErrInterrupted) {
-				finished[i] = true
-			}
-			mu.Unlock()
-		}()
+		jobs[j] = s.trainAlone(ctx, i, s.rows[i].Config.Steps, func(ctx context.Context, cfg Config) (*Run, error) {
+			return TrainSeqContext(ctx, cfg, task)
+		})
 	}
-	wg.Wait()
-
-	t := &Table{Fields: grid.Fields(), WallTime: time.Since(start)}
-	for i := range rows {
-		if !finished[i] {
-			continue
-		}
-		r := rows[i]
-		if r.Run != nil && r.Run.Cached {
-			t.Cached++
-		}
-		r.Metrics = map[string]float64{}
-		if r.Err == nil && r.Run != nil && r.Run.History != nil {
-			for _, name := range r.Run.History.Metrics {
-				r.Metrics[name] = r.Run.History.Last(name)
-			}
-		}
-		t.Rows = append(t.Rows, r)
-	}
-	t.Metrics = metricOrder(t.Rows)
-	if err := ctx.Err(); err != nil {
-		return t, fmt.Errorf("%w: sequence sweep stopped with %d of %d configs finished: %w", ErrInterrupted, len(t.Rows), len(cfgs), err)
-	}
-	return t, nil
+	runJobs(ctx, max(1, opt.Workers), jobs)
+	return s.table(ctx, grid.Fields(), start, 0, "sequence sweep")
 }

@@ -81,8 +81,7 @@ func SweepWith(ctx context.Context, base Config, grid Grid, data *datasets.Finit
 	}
 	defer backend.Finalize()
 
-	rows := make([]Row, len(cfgs))
-	finished := make([]bool, len(cfgs))
+	s := newSweepRows(vals)
 	problems := map[PolicyKind]*problem{}
 	groups := map[batchKey][]int{}
 	var groupOrder []batchKey
@@ -90,10 +89,9 @@ func SweepWith(ctx context.Context, base Config, grid Grid, data *datasets.Finit
 	totalUnits := 0
 	cachedUnits := 0
 	for i, cfg := range cfgs {
-		rows[i].Values = vals[i]
-		rows[i].Config = cfg.WithDefaults()
+		s.rows[i].Config = cfg.WithDefaults()
 		if err := cfg.Validate(); err != nil {
-			rows[i].Err, finished[i] = fmt.Errorf("config %d: %w", i, err), true
+			s.fail(i, err)
 			continue
 		}
 		cfg = cfg.WithDefaults()
@@ -101,7 +99,7 @@ func SweepWith(ctx context.Context, base Config, grid Grid, data *datasets.Finit
 		totalUnits += units
 		if useRunCache(cfg) {
 			if run, ok := loadCached(cacheKey(cfg, data, backend.Name())); ok {
-				rows[i].Run, finished[i] = run, true
+				s.rows[i].Run, s.finished[i] = run, true
 				cachedUnits += units
 				continue
 			}
@@ -110,7 +108,7 @@ func SweepWith(ctx context.Context, base Config, grid Grid, data *datasets.Finit
 		if !ok {
 			pr, err = newProblem(data, cfg.Policy)
 			if err != nil {
-				rows[i].Err, finished[i] = fmt.Errorf("config %d: %w", i, err), true
+				s.fail(i, err)
 				totalUnits -= units
 				continue
 			}
@@ -126,33 +124,23 @@ func SweepWith(ctx context.Context, base Config, grid Grid, data *datasets.Finit
 		}
 		groups[k] = append(groups[k], i)
 	}
-
-	var bar *progress
-	if !opt.Quiet {
-		w := opt.Progress
-		if w == nil {
-			w = os.Stderr
-		}
-		bar = newProgress(fmt.Sprintf("sweep %d configs", len(cfgs)), totalUnits, w)
-		bar.add(cachedUnits)
-		defer bar.finish()
-	}
+	s.startProgress(opt, "sweep", totalUnits, cachedUnits)
+	defer s.bar.finish()
 
 	// Jobs: batched groups (split to bound memory), then single configs.
-	var jobs []func()
+	var jobs []sweepJob
 	batches := 0
-	var mu sync.Mutex
 	record := func(i int, run *Run, err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		rows[i].Run, rows[i].Err = run, err
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.rows[i].Run, s.rows[i].Err = run, err
 		if err != nil && errors.Is(err, ErrInterrupted) {
 			return // unfinished
 		}
-		finished[i] = true
-		if err == nil && useRunCache(rows[i].Config) {
-			if serr := storeCached(cacheKey(rows[i].Config, data, backend.Name()), run); serr != nil {
-				rows[i].Err = fmt.Errorf("lab: Sweep config %d finished but caching failed: %w", i, serr)
+		s.finished[i] = true
+		if err == nil && useRunCache(s.rows[i].Config) {
+			if serr := storeCached(cacheKey(s.rows[i].Config, data, backend.Name()), run); serr != nil {
+				s.rows[i].Err = fmt.Errorf("lab: Sweep config %d finished but caching failed: %w", i, serr)
 			}
 		}
 	}
@@ -164,66 +152,139 @@ func SweepWith(ctx context.Context, base Config, grid Grid, data *datasets.Finit
 		}
 		pr := problems[cfgs[idx[0]].WithDefaults().Policy]
 		per := max(1, maxBatchElems/max(1, pr.numParams()))
-		for s := 0; s < len(idx); s += per {
-			part := idx[s:min(len(idx), s+per)]
+		for from := 0; from < len(idx); from += per {
+			part := idx[from:min(len(idx), from+per)]
 			batches++
-			jobs = append(jobs, func() {
+			jobs = append(jobs, sweepJob{run: func() {
 				batch := make([]Config, len(part))
 				for j, i := range part {
-					batch[j] = rows[i].Config
+					batch[j] = s.rows[i].Config
 				}
-				runs, errs := trainBatch(ctx, backend, pr, batch, func(n int) { bar.add(n) })
+				runs, errs := trainBatch(ctx, backend, pr, batch, func(n int) { s.bar.add(n) })
 				for j, i := range part {
 					record(i, runs[j], errs[j])
 				}
-			})
+			}})
 		}
 	}
 	for _, i := range singles {
-		jobs = append(jobs, func() {
-			cfg := rows[i].Config
-			run, err := TrainContext(ctx, cfg, data)
-			bar.add(max(1, cfg.Steps))
-			if err != nil && !errors.Is(err, ErrInterrupted) && ctx.Err() != nil {
-				err = fmt.Errorf("%w: %w", ErrInterrupted, err)
-			}
-			if err != nil && !errors.Is(err, ErrInterrupted) {
-				err = fmt.Errorf("config %d: %w", i, err)
-			}
-			// TrainContext already cached a successful run.
-			mu.Lock()
-			rows[i].Run, rows[i].Err = run, err
-			if err == nil || !errors.Is(err, ErrInterrupted) {
-				finished[i] = true
-			}
-			mu.Unlock()
-		})
+		// TrainContext caches a successful run itself.
+		jobs = append(jobs, s.trainAlone(ctx, i, max(1, s.rows[i].Config.Steps), func(ctx context.Context, cfg Config) (*Run, error) {
+			return TrainContext(ctx, cfg, data)
+		}))
 	}
 	workers := opt.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	runJobs(ctx, workers, jobs)
+	return s.table(ctx, grid.Fields(), start, batches, "sweep")
+}
+
+// sweepRows is the bookkeeping Sweep and SweepSeq share: one Row per config
+// in grid order, which rows are finished (a row whose run was interrupted is
+// not, and stays out of the Table), the progress bar (nil when quiet) and the
+// lock that guards them while jobs run.
+type sweepRows struct {
+	mu       sync.Mutex
+	rows     []Row
+	finished []bool
+	bar      *progress
+}
+
+// newSweepRows returns the rows of a grid with the given values, none finished.
+func newSweepRows(vals [][]any) *sweepRows {
+	s := &sweepRows{rows: make([]Row, len(vals)), finished: make([]bool, len(vals))}
+	for i, v := range vals {
+		s.rows[i].Values = v
+	}
+	return s
+}
+
+// fail finishes row i with err (before any job runs: no lock).
+func (s *sweepRows) fail(i int, err error) {
+	s.rows[i].Err, s.finished[i] = fmt.Errorf("config %d: %w", i, err), true
+}
+
+// startProgress starts the bar "<what> <n> configs" of total units with cached
+// of them done, on opt.Progress (nil: os.Stderr), unless opt.Quiet.
+func (s *sweepRows) startProgress(opt SweepOptions, what string, total, cached int) {
+	if opt.Quiet {
+		return
+	}
+	w := opt.Progress
+	if w == nil {
+		w = os.Stderr
+	}
+	s.bar = newProgress(fmt.Sprintf("%s %d configs", what, len(s.rows)), total, w)
+	s.bar.add(cached)
+}
+
+// sweepJob is one unit of a sweep's work. An inline job only does
+// bookkeeping and runs in the dispatching goroutine without taking a worker.
+type sweepJob struct {
+	run    func()
+	inline bool
+}
+
+// runJobs runs jobs in order, up to workers at a time, and waits for them;
+// once ctx is cancelled no further job starts.
+func runJobs(ctx context.Context, workers int, jobs []sweepJob) {
 	sem := make(chan struct{}, workers)
 	var wg sync.WaitGroup
 	for _, job := range jobs {
 		if ctx.Err() != nil {
 			break
 		}
+		if job.inline {
+			job.run()
+			continue
+		}
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			job()
+			job.run()
 		}()
 	}
 	wg.Wait()
+}
 
-	t := &Table{Fields: grid.Fields(), WallTime: time.Since(start), Batches: batches}
-	for i := range rows {
-		if !finished[i] {
+// trainAlone returns the job that trains row i's config by itself with train
+// and records the result: an error that is not an interruption names the
+// config and finishes the row; an error that arrives after ctx was cancelled
+// counts as an interruption, which leaves the row unfinished. units is what
+// the run adds to the progress bar.
+func (s *sweepRows) trainAlone(ctx context.Context, i, units int, train func(context.Context, Config) (*Run, error)) sweepJob {
+	return sweepJob{run: func() {
+		run, err := train(ctx, s.rows[i].Config)
+		s.bar.add(units)
+		if err != nil && !errors.Is(err, ErrInterrupted) && ctx.Err() != nil {
+			err = fmt.Errorf("%w: %w", ErrInterrupted, err)
+		}
+		if err != nil && !errors.Is(err, ErrInterrupted) {
+			err = fmt.Errorf("config %d: %w", i, err)
+		}
+		s.mu.Lock()
+		s.rows[i].Run, s.rows[i].Err = run, err
+		if err == nil || !errors.Is(err, ErrInterrupted) {
+			s.finished[i] = true
+		}
+		s.mu.Unlock()
+	}}
+}
+
+// table returns the finished rows, in grid order, with each row's Metrics the
+// last logged value of every metric of its run; when ctx was cancelled it
+// returns them with an error wrapping ErrInterrupted that says how many of
+// the configs finished ("<what> stopped with …").
+func (s *sweepRows) table(ctx context.Context, fields []string, start time.Time, batches int, what string) (*Table, error) {
+	t := &Table{Fields: fields, WallTime: time.Since(start), Batches: batches}
+	for i := range s.rows {
+		if !s.finished[i] {
 			continue
 		}
-		r := rows[i]
+		r := s.rows[i]
 		if r.Run != nil && r.Run.Cached {
 			t.Cached++
 		}
@@ -237,7 +298,7 @@ func SweepWith(ctx context.Context, base Config, grid Grid, data *datasets.Finit
 	}
 	t.Metrics = metricOrder(t.Rows)
 	if err := ctx.Err(); err != nil {
-		return t, fmt.Errorf("%w: sweep stopped with %d of %d configs finished: %w", ErrInterrupted, len(t.Rows), len(cfgs), err)
+		return t, fmt.Errorf("%w: %s stopped with %d of %d configs finished: %w", ErrInterrupted, what, len(t.Rows), len(s.rows), err)
 	}
 	return t, nil
 }
