@@ -164,25 +164,11 @@ func (mp *metricsPlan) metrics(theta []float64, loss, beta float64, support [][]
 	lp := logSoftmaxRows(pr.logits(theta), pr.r)
 	m := make(map[string]float64, 20)
 	m["loss"] = loss
-	var ch, rj, acc, lpc, lpr, gw float64
-	for _, p := range pr.data.Pairs {
-		a, b := p.Prompt*pr.r+p.Chosen, p.Prompt*pr.r+p.Rejected
-		hc, hr := lp[a]-pr.refLP[a], lp[b]-pr.refLP[b]
-		ch += beta * hc
-		rj += beta * hr
-		if hc > hr {
-			acc++
-		}
-		lpc += lp[a]
-		lpr += lp[b]
-		gw += sigmoid(-beta * (hc - hr))
-	}
-	n := float64(len(pr.data.Pairs))
-	m["rewards/chosen"], m["rewards/rejected"] = ch/n, rj/n
-	m["rewards/margins"] = (ch - rj) / n
-	m["rewards/accuracies"] = acc / n
-	m["logps/chosen"], m["logps/rejected"] = lpc/n, lpr/n
-	m["grad_weight"] = gw / n
+	pairs := pr.data.Pairs
+	addPairMetrics(m, beta, len(pairs), func(j int) (hw, hl, lpw, lpl float64) {
+		a, b := pairs[j].Prompt*pr.r+pairs[j].Chosen, pairs[j].Prompt*pr.r+pairs[j].Rejected
+		return lp[a] - pr.refLP[a], lp[b] - pr.refLP[b], lp[a], lp[b]
+	})
 	var maxAbs, rev, fwd, mass, reward, tv, win, jpi float64
 	o := mp.opt[beta]
 	promptsWithPairs := 0
@@ -228,4 +214,36 @@ func (mp *metricsPlan) metrics(theta []float64, loss, beta float64, support [][]
 		m["prob/"+name] = math.Exp(lp[y])
 	}
 	return m
+}
+
+// addPairMetrics sets the metrics of the labelled pairs in m, means over the
+// n pairs (h = log π − log π_ref, β·h the implicit reward):
+//
+//	rewards/chosen, rewards/rejected  β·h(y_w), β·h(y_l)
+//	rewards/margins                   β·(h(y_w) − h(y_l))
+//	rewards/accuracies                fraction with h(y_w) > h(y_l)
+//	logps/chosen, logps/rejected      log π(y_w|x), log π(y_l|x)
+//	grad_weight                       σ(−β·(h(y_w) − h(y_l))), DPO's per-pair gradient weight
+//
+// pair(j) returns pair j's h(y_w), h(y_l), log π(y_w|x) and log π(y_l|x).
+// Train, Sweep and TrainSeq all log these through it.
+func addPairMetrics(m map[string]float64, beta float64, n int, pair func(j int) (hw, hl, lpw, lpl float64)) {
+	var ch, rj, acc, lpc, lpr, gw float64
+	for j := range n {
+		hc, hr, lw, ll := pair(j)
+		ch += beta * hc
+		rj += beta * hr
+		if hc > hr {
+			acc++
+		}
+		lpc += lw
+		lpr += ll
+		gw += sigmoid(-beta * (hc - hr))
+	}
+	nf := float64(n)
+	m["rewards/chosen"], m["rewards/rejected"] = ch/nf, rj/nf
+	m["rewards/margins"] = (ch - rj) / nf
+	m["rewards/accuracies"] = acc / nf
+	m["logps/chosen"], m["logps/rejected"] = lpc/nf, lpr/nf
+	m["grad_weight"] = gw / nf
 }

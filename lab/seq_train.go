@@ -135,19 +135,9 @@ func TrainSeqContext(ctx context.Context, cfg Config, task *datasets.SeqTask) (*
 		return nil, err
 	}
 	defer backend.Finalize()
-	key := seqCacheKey(cfg, d, backend.Name())
-	if useRunCache(cfg) {
-		if run, ok := loadCached(key); ok && run.Seq != nil {
-			return run, nil
-		}
-	}
-	run, err := trainSeq(ctx, backend, cfg, d)
-	if err == nil && useRunCache(cfg) {
-		if serr := storeCached(key, run); serr != nil {
-			return run, fmt.Errorf("lab: run finished but caching failed: %w", serr)
-		}
-	}
-	return run, err
+	return withRunCache(cfg, func() string { return seqCacheKey(cfg, d, backend.Name()) },
+		func(run *Run) bool { return run.Seq != nil },
+		func() (*Run, error) { return trainSeq(ctx, backend, cfg, d) })
 }
 
 // seqCacheKey hashes the defaulted config, the data and evaluation, the
@@ -478,22 +468,12 @@ func (st *seqTrainer) logAt(step int) error {
 		h1[j], h2[j] = lp1[j]-e.ref1, lp2[j]-e.ref2
 	}
 	m := map[string]float64{}
-	var ch, rj, acc, lpc, lpr, maxAbs, gw float64
+	addPairMetrics(m, beta, st.nTrain, func(j int) (hw, hl, lpw, lpl float64) { return h1[j], h2[j], lp1[j], lp2[j] })
+	var maxAbs float64
 	for j := range st.nTrain {
-		ch += beta * h1[j]
-		rj += beta * h2[j]
-		if h1[j] > h2[j] {
-			acc++
-		}
-		lpc += lp1[j]
-		lpr += lp2[j]
 		maxAbs = max(maxAbs, beta*math.Abs(h1[j]), beta*math.Abs(h2[j]))
-		gw += sigmoid(-beta * (h1[j] - h2[j]))
 	}
-	nt := float64(st.nTrain)
-	m["rewards/chosen"], m["rewards/rejected"], m["rewards/margins"] = ch/nt, rj/nt, (ch-rj)/nt
-	m["rewards/accuracies"], m["logps/chosen"], m["logps/rejected"] = acc/nt, lpc/nt, lpr/nt
-	m["implicit_reward/max_abs"], m["grad_weight"] = maxAbs, gw/nt
+	m["implicit_reward/max_abs"] = maxAbs
 
 	// Forward KL: the metric over π_ref's held-out samples (never trained on),
 	// the objective's term over the training samples the steps draw from.
@@ -569,10 +549,8 @@ func (st *seqTrainer) logAt(step int) error {
 		return fmt.Errorf("lab: %s step %d: %w", cfg.Method, step, err)
 	}
 	m["winrate/vs_ref"], m["winrate/vs_ref_lo"], m["winrate/vs_ref_hi"] = w.Rate, w.Lo, w.Hi
-	for _, name := range seqMetricNames {
-		if v := m[name]; math.IsNaN(v) || math.IsInf(v, 0) {
-			return fmt.Errorf("lab: %s step %d: metric %s = %v", cfg.Method, step, name, v)
-		}
+	if err := checkMetrics(cfg.Method, step, seqMetricNames, m); err != nil {
+		return err
 	}
 	run.History.add(step, seqMetricNames, m)
 	s := run.Seq

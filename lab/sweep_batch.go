@@ -172,23 +172,8 @@ func trainBatch(ctx context.Context, backend compute.Backend, pr *problem, cfgs 
 		pcg := rand.NewPCG(uint64(cfg.Seed), 0x1ab5eed)
 		rng := rand.New(pcg)
 		rngs[c] = rng
-		run := &Run{
-			Config:          cfg,
-			Label:           cfg.Label(),
-			Backend:         backend.Name(),
-			Seed:            cfg.Seed,
-			Dataset:         data.Name,
-			DataFingerprint: data.Fingerprint(),
-			History:         newHistory(),
-			Policy:          pr.kind,
-			Ref:             data.RefProbs(),
-			Support:         data.Support(),
-			ResponseNames:   data.ResponseNames,
-		}
+		run := newRun(backend.Name(), pr, cfg)
 		runs[c] = run
-		if data.HasOracle() {
-			run.Optimal = expRows(pr.optimalLogProbs(flatten(data.Oracle), cfg.Beta), pr.r)
-		}
 		alive[c] = true
 		if distillSets == nil {
 			continue
@@ -218,10 +203,7 @@ func trainBatch(ctx context.Context, backend compute.Backend, pr *problem, cfgs 
 			fit = rewardFit{rewards: rewards, state: state}
 			memo[key] = fit
 		}
-		for _, r := range fit.rewards {
-			run.Rewards = append(run.Rewards, rows(r, pr.r))
-		}
-		run.RewardDisagreement = rewardDisagreement(fit.rewards, pr.r)
+		run.setRewards(fit.rewards, pr.r)
 		members := fit.rewards
 		if cfg.Method == Distill {
 			members = [][]float64{meanRewards(fit.rewards)}
@@ -356,15 +338,8 @@ func (bt *batchTrainer) run(ctx context.Context, runs []*Run, errs []error, rngs
 					}
 					th := host[c*np : (c+1)*np]
 					mt := plan.metrics(th, lv, cfg.Beta, runs[c].Support)
-					bad := false
-					for _, name := range names {
-						if x := mt[name]; math.IsNaN(x) || math.IsInf(x, 0) {
-							errs[c], alive[c] = fmt.Errorf("lab: %s step %d: metric %s = %v", method, step, name, x), false
-							bad = true
-							break
-						}
-					}
-					if bad {
+					if err := checkMetrics(method, step, names, mt); err != nil {
+						errs[c], alive[c] = err, false
 						continue
 					}
 					runs[c].History.add(step, names, mt)

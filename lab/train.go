@@ -94,32 +94,42 @@ func TrainContext(ctx context.Context, cfg Config, data *datasets.FiniteData) (*
 		return nil, err
 	}
 	defer backend.Finalize()
-	useCache := !cfg.NoCache && os.Getenv(NoCacheEnv) != "1"
-	var key string
+	return withRunCache(cfg, func() string { return cacheKey(cfg, data, backend.Name()) }, nil, func() (*Run, error) {
+		return train(ctx, backend, pr, cfg)
+	})
+}
+
+// withRunCache returns the Run cached under key() when cfg allows the run
+// cache (useRunCache) and accept (nil: any) takes it; else the Run of train,
+// stored under key() when train succeeded (a failure to store is returned
+// with the finished Run).
+func withRunCache(cfg Config, key func() string, accept func(*Run) bool, train func() (*Run, error)) (*Run, error) {
+	useCache := useRunCache(cfg)
+	var k string
 	if useCache {
-		key = cacheKey(cfg, data, backend.Name())
-		if run, ok := loadCached(key); ok {
+		k = key()
+		if run, ok := loadCached(k); ok && (accept == nil || accept(run)) {
 			return run, nil
 		}
 	}
-	run, err := train(ctx, backend, pr, cfg)
+	run, err := train()
 	if err == nil && useCache {
-		if serr := storeCached(key, run); serr != nil {
+		if serr := storeCached(k, run); serr != nil {
 			return run, fmt.Errorf("lab: run finished but caching failed: %w", serr)
 		}
 	}
 	return run, err
 }
 
-// train does the work of TrainContext without the cache.
-func train(ctx context.Context, backend compute.Backend, pr *problem, cfg Config) (*Run, error) {
-	start := time.Now()
-	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x1ab5eed))
+// newRun returns the Run of a finite-set training of cfg on pr's data before
+// its first step: what it is, π_ref, the pairs' support and π*_{r*} for β
+// when the data has an oracle.
+func newRun(backend string, pr *problem, cfg Config) *Run {
 	data := pr.data
 	run := &Run{
 		Config:          cfg,
 		Label:           cfg.Label(),
-		Backend:         backend.Name(),
+		Backend:         backend,
 		Seed:            cfg.Seed,
 		Dataset:         data.Name,
 		DataFingerprint: data.Fingerprint(),
@@ -132,6 +142,34 @@ func train(ctx context.Context, backend compute.Backend, pr *problem, cfg Config
 	if data.HasOracle() {
 		run.Optimal = expRows(pr.optimalLogProbs(flatten(data.Oracle), cfg.Beta), pr.r)
 	}
+	return run
+}
+
+// setRewards records the reward members [k][P·R] (responses per prompt r) as
+// Run.Rewards [k][P][R] and their RewardDisagreement.
+func (run *Run) setRewards(rewards [][]float64, r int) {
+	for _, m := range rewards {
+		run.Rewards = append(run.Rewards, rows(m, r))
+	}
+	run.RewardDisagreement = rewardDisagreement(rewards, r)
+}
+
+// checkMetrics returns an error naming the method, the step and the first
+// metric of names whose value in m is NaN or ±Inf; nil when all are finite.
+func checkMetrics(method Method, step int, names []string, m map[string]float64) error {
+	for _, name := range names {
+		if v := m[name]; math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("lab: %s step %d: metric %s = %v", method, step, name, v)
+		}
+	}
+	return nil
+}
+
+// train does the work of TrainContext without the cache.
+func train(ctx context.Context, backend compute.Backend, pr *problem, cfg Config) (*Run, error) {
+	start := time.Now()
+	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x1ab5eed))
+	run := newRun(backend.Name(), pr, cfg)
 	defer func() { run.WallTime = time.Since(start) }()
 
 	var rewards [][]float64
@@ -144,10 +182,7 @@ func train(ctx context.Context, backend compute.Backend, pr *problem, cfg Config
 			}
 			return run, err
 		}
-		for _, r := range rewards {
-			run.Rewards = append(run.Rewards, rows(r, pr.r))
-		}
-		run.RewardDisagreement = rewardDisagreement(rewards, pr.r)
+		run.setRewards(rewards, pr.r)
 	}
 	loss, n := pr.lossFor(cfg, rewards, rng)
 	stepExec, err := newStepExec(backend, cfg.Method.String(), loss, cfg.Optimizer, cfg.LearningRate)
@@ -187,10 +222,8 @@ func train(ctx context.Context, backend compute.Backend, pr *problem, cfg Config
 			return fmt.Errorf("lab: %s step %d: metric loss = %v", cfg.Method, step, lv)
 		}
 		m := plan.metrics(theta, lv, cfg.Beta, run.Support)
-		for _, name := range names {
-			if v := m[name]; math.IsNaN(v) || math.IsInf(v, 0) {
-				return fmt.Errorf("lab: %s step %d: metric %s = %v", cfg.Method, step, name, v)
-			}
+		if err := checkMetrics(cfg.Method, step, names, m); err != nil {
+			return err
 		}
 		run.History.add(step, names, m)
 		run.Theta = theta
