@@ -154,7 +154,9 @@ type Config struct {
 	Name string
 	// Method is the objective (zero value DPO).
 	Method Method
-	// Policy is the parameterisation (zero value AutoPolicy).
+	// Policy is the parameterisation of finite-set runs (Train, Sweep; zero
+	// value AutoPolicy). Sequence runs (TrainSeq, SweepSeq) ignore it: their
+	// policy is the transformer that Model sizes.
 	Policy PolicyKind
 	// Beta is β > 0 (0 means 0.1).
 	Beta float64
@@ -166,7 +168,9 @@ type Config struct {
 	Steps int
 	// LearningRate of the policy optimizer (0 means 0.05).
 	LearningRate float64
-	// Optimizer (zero value Adam).
+	// Optimizer is the policy's update rule in finite-set runs (Train, Sweep;
+	// zero value Adam). Sequence runs ignore it and always use Adam (package
+	// seqmodel), as do every SFT and reward fit.
 	Optimizer Optimizer
 	// BatchSize is the number of examples per step (0 means the full batch);
 	// minibatches are drawn uniformly with replacement.
@@ -186,8 +190,12 @@ type Config struct {
 	RefPairs int
 	// RewardSource selects the reward of Distill, EDPO and RLHF (zero value LearnedReward).
 	RewardSource RewardSource
-	// RewardL2 is λ > 0 in the reward fit L = E_D softplus(−(r_w − r_l)) + λ·‖w‖²
-	// (0 means 0.01), so a single pair cannot give an infinite reward.
+	// RewardL2 is λ > 0 in the finite-set reward fit (Train, Sweep)
+	// L = E_D softplus(−(r_w − r_l)) + λ·‖w‖² (0 means 0.01), so a single pair
+	// cannot give an infinite reward. Sequence runs ignore it: their reward
+	// models minimise the Bradley–Terry loss alone for RewardSteps steps (a
+	// finite number of steps bounds the rewards); it is still validated
+	// (> 0 after defaults) and still part of a sequence run's cache key.
 	RewardL2 float64
 	// RewardSteps is the number of Adam steps of each reward fit (0 means 2000).
 	RewardSteps int
@@ -204,8 +212,8 @@ type Config struct {
 	// means 200, LearningRate 0 means 1e-3, BatchSize 0 means 32 pairs,
 	// RewardSteps 0 means 200, RewardLearningRate 0 means 1e-3, LogEvery 0
 	// means max(1, Steps/10); RefPairs keeps its default (256 π_ref pairs for
-	// PlusRefSamples), RewardL2 and Policy are unused, and DistillPairs =
-	// AllPairs and Method = RLHF are not available.
+	// PlusRefSamples), RewardL2, Policy and Optimizer are unused, and
+	// DistillPairs = AllPairs and Method = RLHF are not available.
 
 	// Rho ∈ (0, 1] trains on task.Split(Rho), the length-biased subsample in
 	// which a fraction Rho of the length-differing pairs prefers the longer

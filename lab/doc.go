@@ -1,32 +1,56 @@
 // Package lab is the experiment engine of robustpo: it trains and diagnoses
 // offline preference optimization on finite response sets, where every
-// quantity of the theory is exact.
+// quantity of the theory is exact, and on sequence tasks, where a small
+// causal transformer is trained and evaluated by sampling; it sweeps grids of
+// configurations and tabulates and charts the results.
 //
-// # Training
+// Throughout, h(x,y) = log π(y|x) − log π_ref(y|x), β·h is the implicit
+// reward, Δh = h(x,y_w) − h(x,y_l) for a pair preferring y_w to y_l, and
+// σ is the logistic function.
 //
-// Train(cfg, data) fits a policy to a datasets.FiniteData with one of the
-// methods DPO, IPO, CDPO, Distill, EDPO, PDPO or RLHF (every loss comes from
-// package losses). Policies are tabular (logits = refLogits + θ, θ ∈ R^{P×R})
-// or log-linear (logits = refLogits + θ·φ(x,y), θ ∈ R^F); both start at
-// π_ref. The training graph is built once per run and performs several
-// optimizer steps (Adam by default) per Exec call, with the parameters and
-// optimizer moments kept as tensors between calls.
+// # Finite lab: Train
 //
-// Distill, EDPO and RLHF use reward models: the dataset's oracle reward
-// (RewardSource = OracleReward) or Bradley–Terry fits with L2 regularization
-// (LearnedReward, the default), EnsembleSize of them, resampled as
-// EnsembleSampling says.
+// Train(cfg, data) (TrainContext with a context) fits a policy to a
+// datasets.FiniteData (P prompts, R responses each, labelled pairs, π_ref,
+// optionally features φ and an oracle reward r*) with cfg.Method; every loss
+// comes from package losses:
 //
-// # Metrics
+//	DPO      −E log σ(β·Δh)
+//	IPO      E (Δh − 1/(2β))²
+//	CDPO     −E [(1−ε)·log σ(β·Δh) + ε·log σ(−β·Δh)]          (ε = Epsilon)
+//	Distill  E_ρ (Δr − β·Δh)²  against the reward members' mean
+//	EDPO     min over members of the distillation loss (Aggregation:
+//	         MinPerBatch, MinPerExample or Hull) + γ·KL(π_ref‖π)
+//	PDPO     DPO + γ·KL(π_ref‖π)                                 (γ = Gamma)
+//	RLHF     the maximiser of J_r(π) = E_x[E_π r − β·KL(π‖π_ref)]
 //
-// Each Run has a History of exact metrics (float64, from the policy's logits),
-// named as in TRL where TRL has one, exportable as CSV or JSON, plus the final
-// policy (Run.Probs), π_ref and the RLHF optimum π*_{r*}. With h = log π − log π_ref:
+// where ρ is DistillPairs' pair distribution (the training pairs, plus RefPairs
+// pairs sampled from π_ref, or all pairs) and Δr a reward member's margin; the
+// KL terms are exact sums over the R responses. Policies (PolicyKind) are
+// Tabular, logits = refLogits + θ with θ ∈ R^{P×R}, or LogLinear,
+// logits = refLogits + θ·φ(x,y) with θ ∈ R^F (AutoPolicy: LogLinear when the
+// data has features); both start at π_ref. RLHF on a tabular policy is the
+// closed form π*_r ∝ π_ref·exp(r/β) (no steps). The optimizer (Adam or SGD)
+// runs several steps per graph call, with parameters and moments kept as
+// tensors between calls; BatchSize > 0 draws minibatches with replacement.
+//
+// Reward models (Distill, EDPO, RLHF) are the oracle r* for every member
+// (RewardSource = OracleReward) or EnsembleSize Bradley–Terry fits
+// (LearnedReward) minimising mean softplus(−(r(y_w) − r(y_l))) + λ·‖w‖²
+// (λ = RewardL2), each on its own pairs (EnsembleSampling: Bootstrap,
+// DisjointFolds, DifferentSeeds). The Run keeps them (Run.Rewards) and their
+// disagreement.
+//
+// # Finite lab: metrics
+//
+// Each Run has a History (Series, Last, At, WriteCSV, WriteJSON) of exact
+// metrics (float64, from the policy's logits), named as in TRL where TRL has
+// one, plus the final policy (Run.Probs), π_ref and π*_{r*}:
 //
 //	loss                     the training objective on the full data
 //	rewards/chosen|rejected  mean over training pairs of β·h(y_w), β·h(y_l)
-//	rewards/margins          mean β·(h(y_w) − h(y_l))
-//	rewards/accuracies       fraction of pairs with h(y_w) > h(y_l)
+//	rewards/margins          mean β·Δh
+//	rewards/accuracies       fraction of pairs with Δh > 0
 //	logps/chosen|rejected    mean log π(y_w|x), log π(y_l|x)
 //	implicit_reward/max_abs  max over all prompts and responses of β·|h(x,y)|
 //	grad_weight              mean σ(−β·Δh), DPO's per-pair gradient weight
@@ -42,13 +66,79 @@
 //	oracle/tv_optimal        mean over prompts of ½·Σ_y |π(y|x) − π*(y|x)|
 //	winrate/vs_ref           E_x E_{y∼π, y'∼π_ref} σ(r*(y) − r*(y')), exact
 //
+// PlotHistory (one panel per metric, one line per run, optional LogY) and
+// PlotPolicy (bars of π, π_ref and π*_{r*} per response, training support
+// marked) return a Figure: Display shows it inline in a GoNB notebook and
+// does nothing elsewhere; SVG and Save write SVG or PNG.
+//
+// # Sequence lab: TrainSeq
+//
+// TrainSeq(cfg, task) (TrainSeqContext with a context) trains a causal
+// transformer (package seqmodel, sized by Config.Model) on a
+// datasets.SeqTask's preference pairs, or on task.Split(Rho), the
+// length-biased subsample where a fraction Rho of the length-differing pairs
+// prefers the longer response. Methods are DPO, IPO, CDPO, PDPO, Distill and
+// EDPO with the losses above, h now the log-ratio of a whole response; the
+// forward KL of PDPO and EDPO is a Monte-Carlo estimate over KLBatch π_ref
+// samples per step. Fields that only finite runs use (Policy, Optimizer,
+// RewardL2) are ignored, and several defaults differ (see Config).
+//
+//   - SFT reference: π_ref is the transformer fit by SFTSteps Adam steps of
+//     supervised loss on the task's reference responses, then frozen; the
+//     policy starts from its parameters. With it come RefSamples π_ref
+//     responses per training prompt (forward KL, PlusRefSamples pairs) and
+//     EvalSamples per held-out prompt (the win rate's baseline). It depends
+//     only on the task, Model, SFTSteps, SFTLearningRate, RefSamples,
+//     EvalSamples and EvalPrompts, so every method and seed of a study
+//     shares it.
+//   - Reward ensembles (Distill, EDPO): EnsembleSize Bradley–Terry reward
+//     models, each π_ref's trunk with its own head, fit for RewardSteps Adam
+//     steps at RewardLearningRate on the member's pairs (EnsembleSampling);
+//     or the oracle's margins under OracleReward. Run.Seq.RewardAccuracy is
+//     each member's agreement with the oracle's order.
+//   - Evaluation, every LogEvery steps: the pair metrics of the finite lab
+//     (rewards/*, logps/*, grad_weight, implicit_reward/max_abs over the
+//     pairs' responses), loss, kl/forward (mean of log π_ref − log π over
+//     π_ref's held-out samples), kl/reverse (mean of log π − log π_ref over
+//     π's held-out samples), oracle/reward and length/mean (means over π's
+//     samples), and winrate/vs_ref with its 95% CI winrate/vs_ref_lo and
+//     winrate/vs_ref_hi. Run.Seq (SeqResult) holds the final evaluation.
+//   - Win rates: WinRates compares N oracle-scored samples of π and of π_ref
+//     per held-out prompt: w_x = (1/N²)·Σ_{i,j} s(r*(y_i), r*(y'_j)) with
+//     s = 1, ½, 0 for a win, tie, loss; Rate = mean_x w_x; the CI is a
+//     bootstrap over prompts (DefaultBootstrap resamples, BootstrapCI).
+//     CompareWinRates runs WaldTest, the paired test
+//     z = d̄/(s_d/√n), p = erfc(|z|/√2) on per-prompt differences, for two
+//     runs evaluated on the same prompts and π_ref samples.
+//
+// # Sweeps
+//
+// A Grid of Axis values (Vary("Beta", 0.1, 0.5), Vary("Method", "DPO",
+// "IPO"), …) applied to a base Config gives the configurations, one per
+// combination. Sweep (SweepContext, SweepWith with SweepOptions) trains them
+// on a FiniteData: cached configs load from the run cache, finite configs of
+// equal structure train as one batched graph with a leading config axis (a
+// Run equal to Train's up to rounding), the rest alone, up to Workers at a
+// time. SweepSeq (SweepSeqWith) does the same for a SeqTask, one run at a
+// time by default; with the run cache on it first builds the SFT references
+// and reward ensembles the configs share, once each. A config that fails becomes a row holding its error; the
+// others go on.
+//
+// The result is a Table of Rows (grid values, defaulted Config, last value of
+// every metric, the Run, the error): Sort, Filter, Where, Errors, WriteCSV,
+// Text and Display; GroupBy(fields…) gives a Summary with, per group, each
+// metric's mean and 95% Student-t half-width t_{0.975,n−1}·s/√n over its
+// rows (typically seeds). Charts: Heatmap(x, y, metric), Lines(x, metric, by)
+// with confidence bars, WinRateLines(x, by) for sequence runs, and the text
+// SeqSummary.
+//
 // # Faults
 //
-// A NaN or Inf in a step's loss, the parameters or a metric stops the run
-// with an error naming the step and the metric; the Run returned with it keeps
-// the History so far. TrainContext honors a context, and Train SIGINT (how
-// GoNB interrupts a cell): both return the partial Run with an error wrapping
-// ErrInterrupted.
+// A NaN or Inf in a step's loss or a metric (or, in finite runs, the
+// parameters) stops the run with an error naming the step and the metric; the Run returned with it keeps
+// the History so far. The Context variants honor a context, and Train,
+// TrainSeq, Sweep and SweepSeq SIGINT (how GoNB interrupts a cell): they
+// return the partial Run or Table with an error wrapping ErrInterrupted.
 //
 // # Run cache
 //
@@ -56,19 +146,21 @@
 // memoised on disk: one JSON file per run in CacheDir() (default
 // <os.UserCacheDir()>/robustpo/runs, e.g. ~/.cache/robustpo/runs; override with
 // $ROBUSTPO_CACHE_DIR), keyed by the SHA-256 of the defaulted Config, the
-// dataset's Fingerprint, the backend name and Version. An identical Train in a
-// later cell loads in milliseconds. ClearCache() empties it; Config.NoCache or
-// ROBUSTPO_NO_CACHE=1 bypasses it.
-//
-// # Plots
-//
-// PlotHistory (one panel per metric, one line per run, optional log-y) and
-// PlotPolicy (bars of π, π_ref and π*_{r*} per response, training support
-// marked) return a Figure: Display shows it inline in a GoNB notebook and does
-// nothing elsewhere; Save writes SVG or PNG.
+// dataset's Fingerprint (for sequence runs: the data and evaluation
+// prompts), the backend name and Version. Sequence runs also cache their SFT
+// reference (seqref-*.gob) and reward margins (seqrm-*.json) there. An
+// identical run in a later cell loads in milliseconds. ClearCache() empties
+// it; Config.NoCache or ROBUSTPO_NO_CACHE=1 bypasses it.
 //
 // # Backend
 //
-// Backend() returns the backend named by $GOMLX_BACKEND, or GoMLX's pure-Go
-// backend; build with GOEXPERIMENT=simd for fast matrix multiplications.
+// Backend() returns a new compute backend chosen by Discovery's Candidates,
+// best first: $GOMLX_BACKEND when set; an NVIDIA GPU with a CUDA PJRT plugin;
+// an installed XLA CPU plugin; the pure-Go backend (DefaultGoBackend,
+// overridden by $ROBUSTPO_GO_BACKEND). It prints its choice once to stderr and
+// never downloads anything; XLA backends need a build with cgo and the tag
+// "xla". StartBackend tries a given candidate list; MustBackend panics on
+// error (notebooks). Sequence runs use "go:ops_sequential" for the pure-Go
+// backend when $GOMLX_BACKEND is unset or "go". Build with GOEXPERIMENT=simd
+// for fast matrix multiplications.
 package lab
