@@ -108,6 +108,7 @@ type batchConsts struct {
 	eps      *Node // [C, B] ε
 	keep     *Node // [C, B] 1 − ε
 	gamma    *Node // [C] γ
+	klGrad   *Node // [C, P, R] ∂(γ·KL(π_ref‖π_θ))/∂log π_θ = −γ·π_ref/P
 	batchDim int
 }
 
@@ -133,6 +134,9 @@ func (bt *batchTrainer) graphConsts(g *Graph, B int) *batchConsts {
 		gamma:    Reshape(bt.column(g, func(c Config) float64 { return c.Gamma }), C),
 		batchDim: B,
 	}
+	// −(γ·(1/P)): the rounding of autodiff through ReduceMean's MulScalar(1/P).
+	negGammaOverP := BroadcastToDims(bt.perConfig(g, bt.values(func(c Config) float64 { return -(c.Gamma * (1 / float64(pr.p))) }), 3), C, pr.p, pr.r)
+	k.klGrad = Mul(k.klA, negGammaOverP)
 	if bt.consts == nil {
 		bt.consts = map[*Graph]*batchConsts{}
 	}
@@ -143,11 +147,20 @@ func (bt *batchTrainer) graphConsts(g *Graph, B int) *batchConsts {
 // logSoftmaxLast is graph.LogSoftmax over the last axis with explicit
 // broadcasts (the same arithmetic: x − max − log Σ exp(x − max)).
 func logSoftmaxLast(x *Node) *Node {
+	lp, _, _ := logSoftmaxParts(x)
+	return lp
+}
+
+// logSoftmaxParts returns logSoftmaxLast(x) with its pieces e = exp(x − max)
+// and s = Σ e over the last axis (kept as size 1), from which the softmax is
+// e/s.
+func logSoftmaxParts(x *Node) (lp, e, s *Node) {
 	dims := x.Shape().Dimensions
 	mx := StopGradient(ReduceAndKeep(x, ReduceMax, -1))
 	shifted := Sub(x, BroadcastToDims(mx, dims...))
-	lse := Log(ReduceAndKeep(Exp(shifted), ReduceSum, -1))
-	return Sub(shifted, BroadcastToDims(lse, dims...))
+	e = Exp(shifted)
+	s = ReduceAndKeep(e, ReduceSum, -1)
+	return Sub(shifted, BroadcastToDims(Log(s), dims...)), e, s
 }
 
 // trainBatch trains cfgs (defaulted, one batchKey, ≥ 1 configs) on pr and
@@ -254,8 +267,44 @@ func trainBatch(ctx context.Context, backend compute.Backend, pr *problem, cfgs 
 			bt.rejected[j] = int32(p.Prompt*pr.r + p.Rejected)
 		}
 	}
-	bt.run(ctx, runs, errs, rngs, alive, progress)
+	bt.runShards(ctx, runs, errs, rngs, alive, progress)
 	return finish()
+}
+
+// runShards runs bt's optimizer loop with its configs split into contiguous
+// shards, one per core (GOMAXPROCS, at most one per config), each shard a
+// copy of the batched graph over its own configs, executed concurrently. The
+// go backend executes a graph's element-wise ops on one core, so this is what
+// spreads a batch over the machine; every config's arithmetic is the same in
+// any shard.
+func (bt *batchTrainer) runShards(ctx context.Context, runs []*Run, errs []error, rngs []*rand.Rand, alive []bool, progress func(int)) {
+	shards := min(bt.c, max(1, runtime.GOMAXPROCS(0)))
+	if shards == 1 {
+		bt.run(ctx, runs, errs, rngs, alive, progress)
+		return
+	}
+	var wg sync.WaitGroup
+	for s := range shards {
+		lo, hi := s*bt.c/shards, (s+1)*bt.c/shards
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			bt.shard(lo, hi).run(ctx, runs[lo:hi], errs[lo:hi], rngs[lo:hi], alive[lo:hi], progress)
+		}()
+	}
+	wg.Wait()
+}
+
+// shard returns the trainer of bt's configs [lo, hi), sharing bt's example data.
+func (bt *batchTrainer) shard(lo, hi int) *batchTrainer {
+	s := &batchTrainer{backend: bt.backend, pr: bt.pr, cfgs: bt.cfgs[lo:hi], c: hi - lo, n: bt.n, k: bt.k,
+		chosen: bt.chosen, rejected: bt.rejected}
+	if bt.i1 != nil {
+		s.i1 = bt.i1[lo*bt.n : hi*bt.n]
+		s.i2 = bt.i2[lo*bt.n : hi*bt.n]
+		s.rd = bt.rd[lo*bt.n*bt.k : hi*bt.n*bt.k]
+	}
+	return s
 }
 
 // run performs the optimizer loop of train for every live config at once.
@@ -364,23 +413,34 @@ func (bt *batchTrainer) run(ctx context.Context, runs []*Run, errs []error, rngs
 		}
 		next := min(steps, (done/logEvery+1)*logEvery)
 		k := min(maxUnroll, next-done)
-		idx := make([]int32, k*C*batch) // [K, C, B]
+		pos := make([]int32, k*C*batch*2) // [K, C, B, 2]
+		refv := make([]float64, len(pos))
+		var rd []float64
+		if bt.i1 != nil {
+			rd = make([]float64, k*C*batch*bt.k) // [K, C, B, k]
+		}
+		row := make([]int32, batch)
 		for c := range C {
-			if !alive[c] {
-				continue
-			}
 			for i := range k {
-				row := idx[(i*C+c)*batch : (i*C+c+1)*batch]
 				for j := range row {
-					if batch == n {
+					switch {
+					case !alive[c]:
+						row[j] = 0
+					case batch == n:
 						row[j] = int32(j)
-					} else {
+					default:
 						row[j] = int32(rngs[c].IntN(n))
 					}
 				}
+				bt.examples(i, c, row, pos, refv, rd)
 			}
 		}
-		out, err := stepExec.Exec(theta, m, v, t, tensors.FromFlatDataAndDimensions(idx, k, C, batch))
+		args := []any{theta, m, v, t, tensors.FromFlatDataAndDimensions(pos, k, C, batch, 2),
+			tensors.FromFlatDataAndDimensions(refv, k, C, batch, 2)}
+		if rd != nil {
+			args = append(args, tensors.FromFlatDataAndDimensions(rd, k, C, batch, bt.k))
+		}
+		out, err := stepExec.Exec(args...)
 		if err != nil {
 			for c := range alive {
 				fail(c, fmt.Errorf("lab: %s steps %d..%d: %w", method, done, done+k-1, err))
@@ -436,25 +496,70 @@ func shapeInt32(dims ...int) shapes.Shape { return shapes.Make(dtypes.Int32, dim
 
 // newStepExec builds the batched K-step optimizer graph.
 //
-// Inputs:  θ, m, v [C, …θ], t (scalar), idx [K, C, B] int32.
+// Inputs:  θ, m, v [C, …θ], t (scalar), pos [K, C, B, 2] int32, refv [K, C, B, 2]
+// and, for Distill and EDPO, rd [K, C, B, k]: step i's examples b as the flat
+// positions c·P·R + x·R + y of their two responses in the [C·P·R] log-probs,
+// log π_ref at them, and their reward differences.
 // Outputs: θ', m', v', t + K, losses [K, C] (each config's loss before each step).
+//
+// The gradient is taken by hand below the examples' log-ratios: autodiff gives
+// ∂L/∂h at the 2B gathered positions (small tensors), a scatter-add places it
+// in ∂L/∂log π, the KL term adds −γ·π_ref/P, and the log-softmax backward
+// g − softmax·Σ_y g gives ∂L/∂logits, which is ∂L/∂θ (tabular) or times φ
+// (log-linear). This is the arithmetic autodiff performs through the whole
+// graph, with fewer full-size [C, P, R] tensors per step.
 func (bt *batchTrainer) newStepExec() (*Exec, error) {
 	cfg0 := bt.cfgs[0]
-	lrs := make([]float64, bt.c)
-	for c, cfg := range bt.cfgs {
-		lrs[c] = cfg.LearningRate
-	}
+	lrs := bt.values(func(c Config) float64 { return c.LearningRate })
+	pr, C := bt.pr, bt.c
 	fn := func(inputs []*Node) []*Node {
-		theta, m, v, t, idx := inputs[0], inputs[1], inputs[2], inputs[3], inputs[4]
+		theta, m, v, t, pos, refv := inputs[0], inputs[1], inputs[2], inputs[3], inputs[4], inputs[5]
+		var rd *Node
+		if len(inputs) > 6 {
+			rd = inputs[6]
+		}
 		g := theta.Graph()
-		k := idx.Shape().Dimensions[0]
+		k, B := pos.Shape().Dimensions[0], pos.Shape().Dimensions[2]
+		kc := bt.graphConsts(g, B)
 		lr := BroadcastToDims(bt.perConfig(g, lrs, theta.Rank()), theta.Shape().Dimensions...)
+		var phi *Node
+		if pr.kind == LogLinear {
+			phi = Const(g, tensors.FromFlatDataAndDimensions(pr.features, pr.p*pr.r, pr.f))
+		}
 		stepLosses := make([]*Node, k)
 		for i := range k {
-			batch := Squeeze(Slice(idx, AxisElem(i), AxisRange(), AxisRange()), 0) // [C, B]
-			ls := bt.losses(theta, batch)                                          // [C]
+			at := func(x *Node) *Node { // step i's slice [C, B, …] of a [K, C, B, …] input
+				return Squeeze(Slice(x, AxisElem(i)), 0)
+			}
+			posI, refI := at(pos), at(refv) // [C, B, 2]
+			lp, e, sum := logSoftmaxParts(bt.policyLogits(theta, kc))
+			lpFlat := Reshape(lp, C*pr.p*pr.r)
+			side := func(x *Node, j int) *Node { return Slice(x, AxisRange(), AxisRange(), AxisElem(j)) } // [C, B, 1]
+			posC, posR := side(posI, 0), side(posI, 1)
+			hc := Sub(Gather(lpFlat, posC), Squeeze(side(refI, 0), -1)) // h at the first responses [C, B]
+			hr := Sub(Gather(lpFlat, posR), Squeeze(side(refI, 1), -1))
+			var rdI *Node
+			if rd != nil {
+				rdI = at(rd)
+			}
+			ls := bt.pairLoss(hc, hr, rdI, kc) // [C]
+			gh := Gradient(ReduceAllSum(ls), hc, hr)
+			// Two scatter-adds summed, as autodiff through the two gathers sums them.
+			flat := shapes.Make(dtypes.Float64, C*pr.p*pr.r)
+			glp := Reshape(Add(Scatter(posC, gh[0], flat, false, false), Scatter(posR, gh[1], flat, false, false)), C, pr.p, pr.r)
+			if bt.hasKL() {
+				ls = Add(ls, Mul(bt.klExact(lp, kc), kc.gamma))
+				glp = Add(glp, kc.klGrad)
+			}
 			stepLosses[i] = ls
-			grad := Gradient(ReduceAllSum(ls), theta)[0]
+			// ∂L/∂logits = g − (e/s)·Σ_y g, as g + (−Σ_y g)·(1/s)·e: the
+			// rounding of autodiff through log Σ exp.
+			dims := glp.Shape().Dimensions
+			perRow := Mul(Neg(ReduceAndKeep(glp, ReduceSum, -1)), Reciprocal(sum))
+			grad := Add(glp, Mul(BroadcastToDims(perRow, dims...), e))
+			if phi != nil {
+				grad = MatMul(Reshape(grad, C, pr.p*pr.r), phi) // [C, F]
+			}
 			t = AddScalar(t, 1)
 			switch cfg0.Optimizer {
 			case SGD:
@@ -478,6 +583,50 @@ func (bt *batchTrainer) newStepExec() (*Exec, error) {
 	return exec.WithName("sweep_" + cfg0.Method.String()), nil
 }
 
+// values returns f(cfg) for every config of the batch.
+func (bt *batchTrainer) values(f func(Config) float64) []float64 {
+	vs := make([]float64, bt.c)
+	for c, cfg := range bt.cfgs {
+		vs[c] = f(cfg)
+	}
+	return vs
+}
+
+// hasKL reports whether the batch's loss adds γ·KL(π_ref‖π_θ) (PDPO, EDPO).
+func (bt *batchTrainer) hasKL() bool {
+	m := bt.cfgs[0].Method
+	return m == PDPO || m == EDPO
+}
+
+// klExact returns KL(π_ref‖π_θ) per config [C], mean over prompts of
+// Σ_y π_ref·(log π_ref − log π_θ), from the [C, P, R] log-probs lp (as
+// losses.ForwardKLExact).
+func (bt *batchTrainer) klExact(lp *Node, kc *batchConsts) *Node {
+	return ReduceMean(ReduceSum(Mul(kc.klA, Sub(kc.klLogA, lp)), -1), -1)
+}
+
+// examples fills step i's rows of the step inputs pos, refv [K, C, B, 2] and
+// rd [K, C, B, k] (nil for the DPO family) for config c's examples idx (indices
+// into its N examples): the flat positions of their two responses, log π_ref
+// at them and their reward differences.
+func (bt *batchTrainer) examples(i, c int, idx []int32, pos []int32, refv, rd []float64) {
+	pr, C, B := bt.pr, bt.c, len(idx)
+	off := int32(c * pr.p * pr.r)
+	for b, j := range idx {
+		var a1, a2 int32
+		if bt.i1 != nil {
+			row := c*bt.n + int(j)
+			a1, a2 = bt.i1[row], bt.i2[row]
+			copy(rd[((i*C+c)*B+b)*bt.k:], bt.rd[row*bt.k:(row+1)*bt.k])
+		} else {
+			a1, a2 = bt.chosen[j], bt.rejected[j]
+		}
+		q := ((i*C+c)*B + b) * 2
+		pos[q], pos[q+1] = off+a1, off+a2
+		refv[q], refv[q+1] = pr.refLP[a1], pr.refLP[a2]
+	}
+}
+
 // perConfig returns the per-config values as a [C, 1, …] constant of the given
 // rank, broadcastable against [C, …] nodes.
 func (bt *batchTrainer) perConfig(g *Graph, values []float64, rank int) *Node {
@@ -491,29 +640,18 @@ func (bt *batchTrainer) perConfig(g *Graph, values []float64, rank int) *Node {
 
 // column returns f(cfg) per config as a [C, 1] constant.
 func (bt *batchTrainer) column(g *Graph, f func(Config) float64) *Node {
-	vs := make([]float64, bt.c)
-	for c, cfg := range bt.cfgs {
-		vs[c] = f(cfg)
-	}
-	return bt.perConfig(g, vs, 2)
+	return bt.perConfig(g, bt.values(f), 2)
 }
 
-// graphLogits returns the [C, P, R] policy logits and the [C, P·R] log-ratios
-// h = log π_θ − log π_ref for the batched θ ([C, P, R] or [C, F]).
-func (bt *batchTrainer) graphLogits(theta *Node, k *batchConsts) (logits, logProbs, h *Node) {
+// policyLogits returns the [C, P, R] policy logits of the batched θ ([C, P, R]
+// or [C, F]): ref + θ, or ref + Σ_f θ[c,f]·φ[·,f].
+func (bt *batchTrainer) policyLogits(theta *Node, k *batchConsts) *Node {
 	pr, C := bt.pr, bt.c
-	g := theta.Graph()
-	var scores *Node
-	if pr.kind == LogLinear {
-		phi := Const(g, tensors.FromFlatDataAndDimensions(pr.features, pr.p*pr.r, pr.f))
-		scores = Reshape(MatMul(theta, Transpose(phi, 0, 1)), C, pr.p, pr.r) // Σ_f θ[c,f]·φ[i,f]
-	} else {
-		scores = theta
+	if pr.kind != LogLinear {
+		return Add(k.ref, theta)
 	}
-	logits = Add(k.ref, scores)
-	logProbs = logSoftmaxLast(logits)
-	h = Sub(Reshape(logProbs, C, pr.p*pr.r), k.refLP)
-	return logits, logProbs, h
+	phi := Const(theta.Graph(), tensors.FromFlatDataAndDimensions(pr.features, pr.p*pr.r, pr.f))
+	return Add(k.ref, Reshape(MatMul(theta, Transpose(phi, 0, 1)), C, pr.p, pr.r))
 }
 
 // gatherPerConfig returns values[c, pos[c, b]] for values [C, M] and int32 pos [C, B].
@@ -526,56 +664,70 @@ func gatherPerConfig(values, pos *Node) *Node {
 }
 
 // losses returns each config's loss [C] at θ on the per-config batches idx
-// [C, B] (indices into the config's N examples), with the formulas of the
-// losses package and β, γ, ε per config:
-//
-//	DPO   mean_b softplus(−β·Δh)           IPO     mean_b (Δh − 1/(2β))²
-//	CDPO  mean_b (1−ε)·softplus(−βΔh) + ε·softplus(βΔh)
-//	PDPO  DPO + γ·KL(π_ref‖π_θ)            Distill mean_b (Δr − β·Δh)²
-//	EDPO  EnsembleDistill(agg) + γ·KL(π_ref‖π_θ)
+// [C, B] (indices into the config's N examples): pairLoss of the examples'
+// log-ratios h = log π_θ − log π_ref, plus γ·KL(π_ref‖π_θ) for PDPO and EDPO.
 func (bt *batchTrainer) losses(theta, idx *Node) *Node {
-	C := bt.c
+	C, pr := bt.c, bt.pr
 	g := theta.Graph()
-	cfg0 := bt.cfgs[0]
 	B := idx.Shape().Dimensions[1]
 	kc := bt.graphConsts(g, B)
-	_, logB, h := bt.graphLogits(theta, kc)
-	kl := func() *Node { // [C]: mean_x Σ_y π_ref (log π_ref − log π_θ)
-		return ReduceMean(ReduceSum(Mul(kc.klA, Sub(kc.klLogA, logB)), -1), -1)
-	}
-	gammaVec := func() *Node { return kc.gamma }
-	switch cfg0.Method {
-	case Distill, EDPO:
+	lp := logSoftmaxLast(bt.policyLogits(theta, kc))
+	h := Sub(Reshape(lp, C, pr.p*pr.r), kc.refLP) // [C, P·R]
+	var h1, h2, rd *Node
+	if bt.i1 != nil {
 		n, k := bt.n, bt.k
-		offN := MulScalar(Iota(g, shapeInt32(C, B), 0), int32(n))
-		rows := Add(idx, offN) // [C, B] rows of the flat [C·N] example list
+		rows := Add(idx, MulScalar(Iota(g, shapeInt32(C, B), 0), int32(n))) // [C, B] rows of the flat [C·N] example list
 		i1 := Reshape(Gather(Const(g, bt.i1), ExpandAxes(rows, -1)), C, B)
 		i2 := Reshape(Gather(Const(g, bt.i2), ExpandAxes(rows, -1)), C, B)
-		rd := Gather(Const(g, tensors.FromFlatDataAndDimensions(bt.rd, C*n, k)), ExpandAxes(rows, -1)) // [C, B, k]
-		h1, h2 := gatherPerConfig(h, i1), gatherPerConfig(h, i2)
+		rd = Gather(Const(g, tensors.FromFlatDataAndDimensions(bt.rd, C*n, k)), ExpandAxes(rows, -1)) // [C, B, k]
+		h1, h2 = gatherPerConfig(h, i1), gatherPerConfig(h, i2)
+	} else {
+		cpos := Reshape(Gather(Const(g, bt.chosen), ExpandAxes(idx, -1)), C, B)
+		rpos := Reshape(Gather(Const(g, bt.rejected), ExpandAxes(idx, -1)), C, B)
+		h1, h2 = gatherPerConfig(h, cpos), gatherPerConfig(h, rpos)
+	}
+	l := bt.pairLoss(h1, h2, rd, kc)
+	if bt.hasKL() {
+		l = Add(l, Mul(bt.klExact(lp, kc), kc.gamma))
+	}
+	return l
+}
+
+// pairLoss returns each config's loss [C] without the KL term from h1, h2
+// [C, B], the log-ratios h of each example's two responses (chosen and
+// rejected, or ρ's pair), and for Distill and EDPO the reward differences rd
+// [C, B, k], with the formulas of the losses package and β, ε per config
+// (Δh = h₁ − h₂):
+//
+//	DPO, PDPO  mean_b softplus(−β·Δh)     IPO      mean_b (Δh − 1/(2β))²
+//	CDPO       mean_b (1−ε)·softplus(−βΔh) + ε·softplus(βΔh)
+//	Distill    mean_b (Δr − β·Δh)²        EDPO     EnsembleDistill(agg)
+func (bt *batchTrainer) pairLoss(h1, h2, rd *Node, kc *batchConsts) *Node {
+	C := bt.c
+	cfg0 := bt.cfgs[0]
+	B := h1.Shape().Dimensions[1]
+	switch cfg0.Method {
+	case Distill, EDPO:
+		k := bt.k
 		z := Mul(Sub(h1, h2), kc.beta) // β·Δh [C, B]
 		if cfg0.Method == Distill {
 			return ReduceMean(Square(Sub(Reshape(rd, C, B), z)), -1)
 		}
 		zCol := BroadcastToDims(InsertAxes(z, -1), C, B, k)
-		var l *Node
 		switch cfg0.Aggregation {
 		case losses.MinPerExample:
-			l = ReduceMean(ReduceMin(Square(Sub(rd, zCol)), 2), -1)
+			return ReduceMean(ReduceMin(Square(Sub(rd, zCol)), 2), -1)
 		case losses.Hull:
 			lo, hi := ReduceMin(rd, 2), ReduceMax(rd, 2)
 			below, above := Sub(lo, z), Sub(z, hi)
 			zero := ZerosLike(z)
 			dist := Add(Where(GreaterThan(below, zero), below, zero), Where(GreaterThan(above, zero), above, zero))
-			l = ReduceMean(Square(dist), -1)
+			return ReduceMean(Square(dist), -1)
 		default: // MinPerBatch
-			l = ReduceMin(ReduceMean(Square(Sub(rd, zCol)), 1), -1)
+			return ReduceMin(ReduceMean(Square(Sub(rd, zCol)), 1), -1)
 		}
-		return Add(l, Mul(kl(), gammaVec()))
 	}
-	cpos := Reshape(Gather(Const(g, bt.chosen), ExpandAxes(idx, -1)), C, B)
-	rpos := Reshape(Gather(Const(g, bt.rejected), ExpandAxes(idx, -1)), C, B)
-	margin := Sub(gatherPerConfig(h, cpos), gatherPerConfig(h, rpos)) // Δh [C, B]
+	margin := Sub(h1, h2) // Δh [C, B]
 	switch cfg0.Method {
 	case IPO:
 		return ReduceMean(Square(Sub(margin, kc.half)), -1)
@@ -583,11 +735,7 @@ func (bt *batchTrainer) losses(theta, idx *Node) *Node {
 		scaled := Mul(margin, kc.beta)
 		return ReduceMean(Add(Mul(softplusStable(Neg(scaled)), kc.keep), Mul(softplusStable(scaled), kc.eps)), -1)
 	}
-	dpo := ReduceMean(softplusStable(Mul(margin, kc.negBeta)), -1)
-	if cfg0.Method == PDPO {
-		return Add(dpo, Mul(kl(), gammaVec()))
-	}
-	return dpo
+	return ReduceMean(softplusStable(Mul(margin, kc.negBeta)), -1)
 }
 
 // softplusStable is log(1 + eˣ) = max(x, 0) + log1p(exp(−|x|)), built as in
