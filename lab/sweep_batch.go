@@ -112,36 +112,72 @@ type batchConsts struct {
 	batchDim int
 }
 
-// graphConsts returns g's constants for batches of B examples.
+// graphConsts returns g's constants for batches of B examples. The
+// per-config values are host data at their full shape and the [P, R] ones are
+// broadcast with a new leading axis, so that the go backend materialises them
+// once per call: a same-rank broadcast feeding an element-wise op is fused
+// into it and then runs per step through its slower broadcasting iterator.
 func (bt *batchTrainer) graphConsts(g *Graph, B int) *batchConsts {
 	if k, ok := bt.consts[g]; ok && k.batchDim == B {
 		return k
 	}
 	pr, C := bt.pr, bt.c
-	col := func(f func(Config) float64) *Node { return BroadcastToDims(bt.column(g, f), C, B) }
-	ref1 := Const(g, tensors.FromFlatDataAndDimensions(pr.ref, 1, pr.p, pr.r))
-	logA := LogSoftmax(ref1, -1)
+	col := func(f func(Config) float64) *Node { return bt.full(g, f, B) }
+	ref := Const(g, tensors.FromFlatDataAndDimensions(pr.ref, pr.p, pr.r))
+	logA := LogSoftmax(ref, -1)
 	k := &batchConsts{
-		ref:      BroadcastToDims(ref1, C, pr.p, pr.r),
-		refLP:    BroadcastToDims(Const(g, tensors.FromFlatDataAndDimensions(pr.refLP, 1, pr.p*pr.r)), C, pr.p*pr.r),
-		klLogA:   BroadcastToDims(logA, C, pr.p, pr.r),
-		klA:      BroadcastToDims(Exp(logA), C, pr.p, pr.r),
+		ref:      bt.repeat(g, pr.ref, pr.p, pr.r),
+		refLP:    bt.repeat(g, pr.refLP, pr.p*pr.r),
+		klLogA:   BroadcastPrefix(logA, C),
+		klA:      BroadcastPrefix(Exp(logA), C),
 		beta:     col(func(c Config) float64 { return c.Beta }),
 		negBeta:  col(func(c Config) float64 { return -c.Beta }),
 		half:     col(func(c Config) float64 { return 1 / (2 * c.Beta) }),
 		eps:      col(func(c Config) float64 { return c.Epsilon }),
 		keep:     col(func(c Config) float64 { return 1 - c.Epsilon }),
-		gamma:    Reshape(bt.column(g, func(c Config) float64 { return c.Gamma }), C),
+		gamma:    bt.full(g, func(c Config) float64 { return c.Gamma }),
 		batchDim: B,
 	}
 	// −(γ·(1/P)): the rounding of autodiff through ReduceMean's MulScalar(1/P).
-	negGammaOverP := BroadcastToDims(bt.perConfig(g, bt.values(func(c Config) float64 { return -(c.Gamma * (1 / float64(pr.p))) }), 3), C, pr.p, pr.r)
-	k.klGrad = Mul(k.klA, negGammaOverP)
+	k.klGrad = Mul(k.klA, bt.full(g, func(c Config) float64 { return -(c.Gamma * (1 / float64(pr.p))) }, pr.p, pr.r))
 	if bt.consts == nil {
 		bt.consts = map[*Graph]*batchConsts{}
 	}
 	bt.consts[g] = k
 	return k
+}
+
+// full returns the constant [C, dims…] holding f(cfg) at every position of
+// config c's slice.
+func (bt *batchTrainer) full(g *Graph, f func(Config) float64, dims ...int) *Node {
+	per := 1
+	for _, d := range dims {
+		per *= d
+	}
+	data := make([]float64, 0, bt.c*per)
+	for _, cfg := range bt.cfgs {
+		v := f(cfg)
+		for range per {
+			data = append(data, v)
+		}
+	}
+	return Const(g, tensors.FromFlatDataAndDimensions(data, append([]int{bt.c}, dims...)...))
+}
+
+// repeat returns the constant [C, dims…] holding values (of size Π dims) for
+// every config.
+func (bt *batchTrainer) repeat(g *Graph, values []float64, dims ...int) *Node {
+	data := make([]float64, 0, bt.c*len(values))
+	for range bt.c {
+		data = append(data, values...)
+	}
+	return Const(g, tensors.FromFlatDataAndDimensions(data, append([]int{bt.c}, dims...)...))
+}
+
+// spreadLast returns x [d₀, …, dₙ₋₂, 1] broadcast along its last axis to dims,
+// materialised by a rank-changing broadcast (see graphConsts).
+func spreadLast(x *Node, dims ...int) *Node {
+	return ExpandAndBroadcast(Reshape(x, dims[:len(dims)-1]...), dims, []int{len(dims) - 1})
 }
 
 // logSoftmaxLast is graph.LogSoftmax over the last axis with explicit
@@ -157,10 +193,10 @@ func logSoftmaxLast(x *Node) *Node {
 func logSoftmaxParts(x *Node) (lp, e, s *Node) {
 	dims := x.Shape().Dimensions
 	mx := StopGradient(ReduceAndKeep(x, ReduceMax, -1))
-	shifted := Sub(x, BroadcastToDims(mx, dims...))
+	shifted := Sub(x, spreadLast(mx, dims...))
 	e = Exp(shifted)
 	s = ReduceAndKeep(e, ReduceSum, -1)
-	return Sub(shifted, BroadcastToDims(Log(s), dims...)), e, s
+	return Sub(shifted, spreadLast(Log(s), dims...)), e, s
 }
 
 // trainBatch trains cfgs (defaulted, one batchKey, ≥ 1 configs) on pr and
@@ -510,7 +546,6 @@ func shapeInt32(dims ...int) shapes.Shape { return shapes.Make(dtypes.Int32, dim
 // graph, with fewer full-size [C, P, R] tensors per step.
 func (bt *batchTrainer) newStepExec() (*Exec, error) {
 	cfg0 := bt.cfgs[0]
-	lrs := bt.values(func(c Config) float64 { return c.LearningRate })
 	pr, C := bt.pr, bt.c
 	fn := func(inputs []*Node) []*Node {
 		theta, m, v, t, pos, refv := inputs[0], inputs[1], inputs[2], inputs[3], inputs[4], inputs[5]
@@ -521,7 +556,7 @@ func (bt *batchTrainer) newStepExec() (*Exec, error) {
 		g := theta.Graph()
 		k, B := pos.Shape().Dimensions[0], pos.Shape().Dimensions[2]
 		kc := bt.graphConsts(g, B)
-		lr := BroadcastToDims(bt.perConfig(g, lrs, theta.Rank()), theta.Shape().Dimensions...)
+		lr := bt.full(g, func(c Config) float64 { return c.LearningRate }, theta.Shape().Dimensions[1:]...)
 		var phi *Node
 		if pr.kind == LogLinear {
 			phi = Const(g, tensors.FromFlatDataAndDimensions(pr.features, pr.p*pr.r, pr.f))
@@ -556,7 +591,7 @@ func (bt *batchTrainer) newStepExec() (*Exec, error) {
 			// rounding of autodiff through log Σ exp.
 			dims := glp.Shape().Dimensions
 			perRow := Mul(Neg(ReduceAndKeep(glp, ReduceSum, -1)), Reciprocal(sum))
-			grad := Add(glp, Mul(BroadcastToDims(perRow, dims...), e))
+			grad := Add(glp, Mul(spreadLast(perRow, dims...), e))
 			if phi != nil {
 				grad = MatMul(Reshape(grad, C, pr.p*pr.r), phi) // [C, F]
 			}
@@ -625,22 +660,6 @@ func (bt *batchTrainer) examples(i, c int, idx []int32, pos []int32, refv, rd []
 		pos[q], pos[q+1] = off+a1, off+a2
 		refv[q], refv[q+1] = pr.refLP[a1], pr.refLP[a2]
 	}
-}
-
-// perConfig returns the per-config values as a [C, 1, …] constant of the given
-// rank, broadcastable against [C, …] nodes.
-func (bt *batchTrainer) perConfig(g *Graph, values []float64, rank int) *Node {
-	dims := make([]int, rank)
-	for i := range dims {
-		dims[i] = 1
-	}
-	dims[0] = bt.c
-	return Const(g, tensors.FromFlatDataAndDimensions(append([]float64(nil), values...), dims...))
-}
-
-// column returns f(cfg) per config as a [C, 1] constant.
-func (bt *batchTrainer) column(g *Graph, f func(Config) float64) *Node {
-	return bt.perConfig(g, bt.values(f), 2)
 }
 
 // policyLogits returns the [C, P, R] policy logits of the batched θ ([C, P, R]
