@@ -449,32 +449,27 @@ func (bt *batchTrainer) run(ctx context.Context, runs []*Run, errs []error, rngs
 		}
 		next := min(steps, (done/logEvery+1)*logEvery)
 		k := min(maxUnroll, next-done)
-		pos := make([]int32, k*C*batch*2) // [K, C, B, 2]
-		refv := make([]float64, len(pos))
-		var rd []float64
-		if bt.i1 != nil {
-			rd = make([]float64, k*C*batch*bt.k) // [K, C, B, k]
+		args := []any{theta, m, v, t}
+		idx := make([][]int32, C)
+		for c := range idx {
+			idx[c] = make([]int32, batch)
 		}
-		row := make([]int32, batch)
-		for c := range C {
-			for i := range k {
-				for j := range row {
+		for range k {
+			for c := range C {
+				for j := range idx[c] {
 					switch {
 					case !alive[c]:
-						row[j] = 0
+						idx[c][j] = 0
 					case batch == n:
-						row[j] = int32(j)
+						idx[c][j] = int32(j)
 					default:
-						row[j] = int32(rngs[c].IntN(n))
+						idx[c][j] = int32(rngs[c].IntN(n))
 					}
 				}
-				bt.examples(i, c, row, pos, refv, rd)
 			}
-		}
-		args := []any{theta, m, v, t, tensors.FromFlatDataAndDimensions(pos, k, C, batch, 2),
-			tensors.FromFlatDataAndDimensions(refv, k, C, batch, 2)}
-		if rd != nil {
-			args = append(args, tensors.FromFlatDataAndDimensions(rd, k, C, batch, bt.k))
+			for _, x := range bt.examples(idx) {
+				args = append(args, x)
+			}
 		}
 		out, err := stepExec.Exec(args...)
 		if err != nil {
@@ -532,11 +527,13 @@ func shapeInt32(dims ...int) shapes.Shape { return shapes.Make(dtypes.Int32, dim
 
 // newStepExec builds the batched K-step optimizer graph.
 //
-// Inputs:  θ, m, v [C, …θ], t (scalar), pos [K, C, B, 2] int32, refv [K, C, B, 2]
-// and, for Distill and EDPO, rd [K, C, B, k]: step i's examples b as the flat
-// positions c·P·R + x·R + y of their two responses in the [C·P·R] log-probs,
-// log π_ref at them, and their reward differences.
-// Outputs: θ', m', v', t + K, losses [K, C] (each config's loss before each step).
+// Inputs: θ, m, v [C, …θ], t (scalar), then for each of the K steps
+// stepInputs() nodes: posC, posR [C, B, 1] int32, refC, refR [C, B] and, for
+// Distill and EDPO, rd [C, B, k]: the step's examples b as the flat positions
+// c·P·R + x·R + y of their two responses in the [C·P·R] log-probs, log π_ref
+// at them, and their reward differences.
+// Outputs: θ', m', v', t + K, losses [K, C] (each config's loss before each
+// step, computed to detect a non-finite loss: its KL term is klStep).
 //
 // The gradient is taken by hand below the examples' log-ratios: autodiff gives
 // ∂L/∂h at the 2B gathered positions (small tensors), a scatter-add places it
@@ -547,14 +544,12 @@ func shapeInt32(dims ...int) shapes.Shape { return shapes.Make(dtypes.Int32, dim
 func (bt *batchTrainer) newStepExec() (*Exec, error) {
 	cfg0 := bt.cfgs[0]
 	pr, C := bt.pr, bt.c
+	per := bt.stepInputs()
 	fn := func(inputs []*Node) []*Node {
-		theta, m, v, t, pos, refv := inputs[0], inputs[1], inputs[2], inputs[3], inputs[4], inputs[5]
-		var rd *Node
-		if len(inputs) > 6 {
-			rd = inputs[6]
-		}
+		theta, m, v, t := inputs[0], inputs[1], inputs[2], inputs[3]
+		steps := inputs[4:]
 		g := theta.Graph()
-		k, B := pos.Shape().Dimensions[0], pos.Shape().Dimensions[2]
+		k, B := len(steps)/per, steps[0].Shape().Dimensions[1]
 		kc := bt.graphConsts(g, B)
 		lr := bt.full(g, func(c Config) float64 { return c.LearningRate }, theta.Shape().Dimensions[1:]...)
 		var phi *Node
@@ -563,19 +558,15 @@ func (bt *batchTrainer) newStepExec() (*Exec, error) {
 		}
 		stepLosses := make([]*Node, k)
 		for i := range k {
-			at := func(x *Node) *Node { // step i's slice [C, B, …] of a [K, C, B, …] input
-				return Squeeze(Slice(x, AxisElem(i)), 0)
-			}
-			posI, refI := at(pos), at(refv) // [C, B, 2]
+			in := steps[i*per : (i+1)*per]
+			posC, posR, refC, refR := in[0], in[1], in[2], in[3]
 			lp, e, sum := logSoftmaxParts(bt.policyLogits(theta, kc))
 			lpFlat := Reshape(lp, C*pr.p*pr.r)
-			side := func(x *Node, j int) *Node { return Slice(x, AxisRange(), AxisRange(), AxisElem(j)) } // [C, B, 1]
-			posC, posR := side(posI, 0), side(posI, 1)
-			hc := Sub(Gather(lpFlat, posC), Squeeze(side(refI, 0), -1)) // h at the first responses [C, B]
-			hr := Sub(Gather(lpFlat, posR), Squeeze(side(refI, 1), -1))
+			hc := Sub(Gather(lpFlat, posC), refC) // h at the first responses [C, B]
+			hr := Sub(Gather(lpFlat, posR), refR)
 			var rdI *Node
-			if rd != nil {
-				rdI = at(rd)
+			if per > 4 {
+				rdI = in[4]
 			}
 			ls := bt.pairLoss(hc, hr, rdI, kc) // [C]
 			gh := Gradient(ReduceAllSum(ls), hc, hr)
@@ -583,7 +574,7 @@ func (bt *batchTrainer) newStepExec() (*Exec, error) {
 			flat := shapes.Make(dtypes.Float64, C*pr.p*pr.r)
 			glp := Reshape(Add(Scatter(posC, gh[0], flat, false, false), Scatter(posR, gh[1], flat, false, false)), C, pr.p, pr.r)
 			if bt.hasKL() {
-				ls = Add(ls, Mul(bt.klExact(lp, kc), kc.gamma))
+				ls = Add(ls, Mul(bt.klStep(lp, kc), kc.gamma))
 				glp = Add(glp, kc.klGrad)
 			}
 			stepLosses[i] = ls
@@ -640,26 +631,66 @@ func (bt *batchTrainer) klExact(lp *Node, kc *batchConsts) *Node {
 	return ReduceMean(ReduceSum(Mul(kc.klA, Sub(kc.klLogA, lp)), -1), -1)
 }
 
-// examples fills step i's rows of the step inputs pos, refv [K, C, B, 2] and
-// rd [K, C, B, k] (nil for the DPO family) for config c's examples idx (indices
-// into its N examples): the flat positions of their two responses, log π_ref
-// at them and their reward differences.
-func (bt *batchTrainer) examples(i, c int, idx []int32, pos []int32, refv, rd []float64) {
-	pr, C, B := bt.pr, bt.c, len(idx)
-	off := int32(c * pr.p * pr.r)
-	for b, j := range idx {
-		var a1, a2 int32
-		if bt.i1 != nil {
-			row := c*bt.n + int(j)
-			a1, a2 = bt.i1[row], bt.i2[row]
-			copy(rd[((i*C+c)*B+b)*bt.k:], bt.rd[row*bt.k:(row+1)*bt.k])
-		} else {
-			a1, a2 = bt.chosen[j], bt.rejected[j]
-		}
-		q := ((i*C+c)*B + b) * 2
-		pos[q], pos[q+1] = off+a1, off+a2
-		refv[q], refv[q+1] = pr.refLP[a1], pr.refLP[a2]
+// stepInputs returns the number of step-graph inputs per step: posC, posR,
+// refC, refR and, for Distill and EDPO, rd.
+func (bt *batchTrainer) stepInputs() int {
+	if bt.i1 != nil {
+		return 5
 	}
+	return 4
+}
+
+// klStep returns KL(π_ref‖π_θ) per config [C] as (Σ π_ref·log π_ref −
+// Σ π_ref·log π_θ)/P, the second sum a matrix product: it equals klExact up to
+// rounding and is ±Inf or NaN exactly when klExact is (π_ref > 0 is finite),
+// which is all the step losses are for.
+func (bt *batchTrainer) klStep(lp *Node, kc *batchConsts) *Node {
+	pr, C := bt.pr, bt.c
+	g := lp.Graph()
+	a := make([]float64, len(pr.refLP))
+	var aLogA float64
+	for i, l := range pr.refLP {
+		a[i] = math.Exp(l)
+		aLogA += a[i] * l
+	}
+	cross := MatMul(Reshape(lp, C, pr.p*pr.r), Const(g, tensors.FromFlatDataAndDimensions(a, pr.p*pr.r, 1))) // [C, 1]
+	return MulScalar(Sub(Scalar(g, dtypes.Float64, aLogA), Reshape(cross, C)), 1/float64(pr.p))
+}
+
+// examples returns one step's inputs (see newStepExec) for the configs'
+// examples idx [C][B] (indices into each config's N examples): the flat
+// positions of their two responses, log π_ref at them and, for Distill and
+// EDPO, their reward differences.
+func (bt *batchTrainer) examples(idx [][]int32) []*tensors.Tensor {
+	pr, C, B := bt.pr, bt.c, len(idx[0])
+	posC, posR := make([]int32, C*B), make([]int32, C*B)
+	refC, refR := make([]float64, C*B), make([]float64, C*B)
+	var rd []float64
+	if bt.i1 != nil {
+		rd = make([]float64, C*B*bt.k)
+	}
+	for c, row := range idx {
+		off := int32(c * pr.p * pr.r)
+		for b, j := range row {
+			var a1, a2 int32
+			q := c*B + b
+			if bt.i1 != nil {
+				e := c*bt.n + int(j)
+				a1, a2 = bt.i1[e], bt.i2[e]
+				copy(rd[q*bt.k:(q+1)*bt.k], bt.rd[e*bt.k:(e+1)*bt.k])
+			} else {
+				a1, a2 = bt.chosen[j], bt.rejected[j]
+			}
+			posC[q], posR[q] = off+a1, off+a2
+			refC[q], refR[q] = pr.refLP[a1], pr.refLP[a2]
+		}
+	}
+	in := []*tensors.Tensor{tensors.FromFlatDataAndDimensions(posC, C, B, 1), tensors.FromFlatDataAndDimensions(posR, C, B, 1),
+		tensors.FromFlatDataAndDimensions(refC, C, B), tensors.FromFlatDataAndDimensions(refR, C, B)}
+	if rd != nil {
+		in = append(in, tensors.FromFlatDataAndDimensions(rd, C, B, bt.k))
+	}
+	return in
 }
 
 // policyLogits returns the [C, P, R] policy logits of the batched θ ([C, P, R]
