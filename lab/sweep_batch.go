@@ -20,6 +20,11 @@ import (
 // maxBatchElems bounds C·|θ| of one batched graph; larger groups are split.
 const maxBatchElems = 1 << 21
 
+// sweepUnroll is the largest number of optimizer steps unrolled in one
+// batched graph: more steps per call than Train's maxUnroll, since a batched
+// call's fixed costs (constants, state transfers) are larger.
+const sweepUnroll = 16
+
 // batchable reports whether cfg (defaulted) can train in a batched graph: every
 // finite-set method except RLHF (whose tabular optimum is a closed form).
 func batchable(cfg Config) bool { return cfg.Method != RLHF }
@@ -369,10 +374,18 @@ func (bt *batchTrainer) run(ctx context.Context, runs []*Run, errs []error, rngs
 		return
 	}
 	defer stepExec.Finalize()
+	all := make([][]int32, C) // every config's N examples
+	for c := range all {
+		all[c] = identity(n)
+	}
+	examples := bt.examples(all)
 	evalExec, err := NewExec(bt.backend, func(theta *Node) *Node {
 		g := theta.Graph()
-		full := BroadcastToDims(ExpandAxes(Iota(g, shapeInt32(n), 0), 0), C, n)
-		return bt.losses(theta, full)
+		in := make([]*Node, len(examples))
+		for i, x := range examples {
+			in[i] = Const(g, x)
+		}
+		return bt.losses(theta, in)
 	})
 	if err != nil {
 		for c := range alive {
@@ -448,8 +461,20 @@ func (bt *batchTrainer) run(ctx context.Context, runs []*Run, errs []error, rngs
 			break
 		}
 		next := min(steps, (done/logEvery+1)*logEvery)
-		k := min(maxUnroll, next-done)
-		args := []any{theta, m, v, t}
+		k := min(sweepUnroll, next-done)
+		// θ, m and v are not used after the call: their buffers are donated to it.
+		args := []any{t}
+		for _, x := range []*tensors.Tensor{theta, m, v} {
+			d, err := DonateTensorBuffer(x, bt.backend, 0)
+			if err != nil {
+				for c := range alive {
+					fail(c, fmt.Errorf("lab: %s step %d: donating the optimizer state: %w", method, done, err))
+				}
+				return
+			}
+			args = append(args, d)
+		}
+		args[0], args[1], args[2], args[3] = args[1], args[2], args[3], args[0] // θ, m, v, t
 		idx := make([][]int32, C)
 		for c := range idx {
 			idx[c] = make([]int32, batch)
@@ -522,8 +547,6 @@ func (bt *batchTrainer) run(ctx context.Context, runs []*Run, errs []error, rngs
 	}
 }
 
-// shapeInt32 returns the int32 shape with the given dimensions.
-func shapeInt32(dims ...int) shapes.Shape { return shapes.Make(dtypes.Int32, dims...) }
 
 // newStepExec builds the batched K-step optimizer graph.
 //
@@ -704,37 +727,19 @@ func (bt *batchTrainer) policyLogits(theta *Node, k *batchConsts) *Node {
 	return Add(k.ref, Reshape(MatMul(theta, Transpose(phi, 0, 1)), C, pr.p, pr.r))
 }
 
-// gatherPerConfig returns values[c, pos[c, b]] for values [C, M] and int32 pos [C, B].
-func gatherPerConfig(values, pos *Node) *Node {
-	C, M := values.Shape().Dimensions[0], values.Shape().Dimensions[1]
-	B := pos.Shape().Dimensions[1]
-	g := values.Graph()
-	off := MulScalar(Iota(g, shapeInt32(C, B), 0), int32(M)) // c·M
-	return Reshape(Gather(Reshape(values, C*M), ExpandAxes(Add(pos, off), -1)), C, B)
-}
-
-// losses returns each config's loss [C] at θ on the per-config batches idx
-// [C, B] (indices into the config's N examples): pairLoss of the examples'
-// log-ratios h = log π_θ − log π_ref, plus γ·KL(π_ref‖π_θ) for PDPO and EDPO.
-func (bt *batchTrainer) losses(theta, idx *Node) *Node {
+// losses returns each config's loss [C] at θ on the examples in (one step's
+// inputs of newStepExec, see examples): pairLoss of the examples' log-ratios
+// h = log π_θ − log π_ref, plus γ·KL(π_ref‖π_θ) for PDPO and EDPO.
+func (bt *batchTrainer) losses(theta *Node, in []*Node) *Node {
 	C, pr := bt.c, bt.pr
-	g := theta.Graph()
-	B := idx.Shape().Dimensions[1]
-	kc := bt.graphConsts(g, B)
+	kc := bt.graphConsts(theta.Graph(), in[0].Shape().Dimensions[1])
 	lp := logSoftmaxLast(bt.policyLogits(theta, kc))
-	h := Sub(Reshape(lp, C, pr.p*pr.r), kc.refLP) // [C, P·R]
-	var h1, h2, rd *Node
-	if bt.i1 != nil {
-		n, k := bt.n, bt.k
-		rows := Add(idx, MulScalar(Iota(g, shapeInt32(C, B), 0), int32(n))) // [C, B] rows of the flat [C·N] example list
-		i1 := Reshape(Gather(Const(g, bt.i1), ExpandAxes(rows, -1)), C, B)
-		i2 := Reshape(Gather(Const(g, bt.i2), ExpandAxes(rows, -1)), C, B)
-		rd = Gather(Const(g, tensors.FromFlatDataAndDimensions(bt.rd, C*n, k)), ExpandAxes(rows, -1)) // [C, B, k]
-		h1, h2 = gatherPerConfig(h, i1), gatherPerConfig(h, i2)
-	} else {
-		cpos := Reshape(Gather(Const(g, bt.chosen), ExpandAxes(idx, -1)), C, B)
-		rpos := Reshape(Gather(Const(g, bt.rejected), ExpandAxes(idx, -1)), C, B)
-		h1, h2 = gatherPerConfig(h, cpos), gatherPerConfig(h, rpos)
+	lpFlat := Reshape(lp, C*pr.p*pr.r)
+	h1 := Sub(Gather(lpFlat, in[0]), in[2])
+	h2 := Sub(Gather(lpFlat, in[1]), in[3])
+	var rd *Node
+	if len(in) > 4 {
+		rd = in[4]
 	}
 	l := bt.pairLoss(h1, h2, rd, kc)
 	if bt.hasKL() {
