@@ -547,7 +547,6 @@ func (bt *batchTrainer) run(ctx context.Context, runs []*Run, errs []error, rngs
 	}
 }
 
-
 // newStepExec builds the batched K-step optimizer graph.
 //
 // Inputs: θ, m, v [C, …θ], t (scalar), then for each of the K steps
