@@ -51,8 +51,9 @@ func SweepContext(ctx context.Context, base Config, grid Grid, data *datasets.Fi
 //     kind, Steps, BatchSize, LogEvery, Optimizer, and for Distill and EDPO
 //     EnsembleSize, Aggregation, DistillPairs, RefPairs) train as one batched
 //     graph: parameters [C, …θ], Adam moments and minibatches gain a leading
-//     config axis; β, γ, ε and the learning rate are per-config constants. Each
-//     config draws its reward fit and minibatches from its own Seed exactly as
+//     config axis; β, γ, ε and the learning rate are per-config constants. The
+//     batch's configs are split into one shard per core (GOMAXPROCS), each
+//     running that graph over its own configs concurrently. Each config draws its reward fit and minibatches from its own Seed exactly as
 //     Train does, so its Run equals Train's up to rounding. Reward fits are
 //     shared by configs that differ only in fields the fit ignores.
 //   - Every other config (RLHF, groups of one) runs through TrainContext, up to
