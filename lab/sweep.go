@@ -22,7 +22,8 @@ type SweepOptions struct {
 	// Quiet turns the progress bar off.
 	Quiet bool
 	// Workers bounds the jobs running at once: batched groups and configs
-	// that train alone (0 means GOMAXPROCS).
+	// that train alone (0 means GOMAXPROCS); it is also the number of shards,
+	// each on its own core, that a batched group's configs are split into.
 	Workers int
 	// Unbatched trains every config through TrainContext, concurrently, instead
 	// of batching finite-set configs into shared graphs (for comparisons).
@@ -52,8 +53,8 @@ func SweepContext(ctx context.Context, base Config, grid Grid, data *datasets.Fi
 //     EnsembleSize, Aggregation, DistillPairs, RefPairs) train as one batched
 //     graph: parameters [C, …θ], Adam moments and minibatches gain a leading
 //     config axis; β, γ, ε and the learning rate are per-config constants. The
-//     batch's configs are split into one shard per core (GOMAXPROCS), each
-//     running that graph over its own configs concurrently. Each config draws its reward fit and minibatches from its own Seed exactly as
+//     batch's configs are split into Workers shards (one per core by
+//     default), each running that graph over its own configs concurrently. Each config draws its reward fit and minibatches from its own Seed exactly as
 //     Train does, so its Run equals Train's up to rounding. Reward fits are
 //     shared by configs that differ only in fields the fit ignores.
 //   - Every other config (RLHF, groups of one) runs through TrainContext, up to
@@ -128,6 +129,10 @@ func SweepWith(ctx context.Context, base Config, grid Grid, data *datasets.Finit
 	s.startProgress(opt, "sweep", totalUnits, cachedUnits)
 	defer s.bar.finish()
 
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
 	// Jobs: batched groups (split to bound memory), then single configs.
 	var jobs []sweepJob
 	batches := 0
@@ -161,7 +166,7 @@ func SweepWith(ctx context.Context, base Config, grid Grid, data *datasets.Finit
 				for j, i := range part {
 					batch[j] = s.rows[i].Config
 				}
-				runs, errs := trainBatch(ctx, backend, pr, batch, func(n int) { s.bar.add(n) })
+				runs, errs := trainBatch(ctx, backend, pr, batch, workers, func(n int) { s.bar.add(n) })
 				for j, i := range part {
 					record(i, runs[j], errs[j])
 				}
@@ -173,10 +178,6 @@ func SweepWith(ctx context.Context, base Config, grid Grid, data *datasets.Finit
 		jobs = append(jobs, s.trainAlone(ctx, i, max(1, s.rows[i].Config.Steps), func(ctx context.Context, cfg Config) (*Run, error) {
 			return TrainContext(ctx, cfg, data)
 		}))
-	}
-	workers := opt.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
 	}
 	runJobs(ctx, workers, jobs)
 	return s.table(ctx, grid.Fields(), start, batches, "sweep")

@@ -204,11 +204,12 @@ func logSoftmaxParts(x *Node) (lp, e, s *Node) {
 	return Sub(shifted, spreadLast(Log(s), dims...)), e, s
 }
 
-// trainBatch trains cfgs (defaulted, one batchKey, ≥ 1 configs) on pr and
-// returns each config's Run and error, as train would. progress is called with
+// trainBatch trains cfgs (defaulted, one batchKey, ≥ 1 configs) on pr, split
+// into up to shards concurrent shards (see runShards), and returns each
+// config's Run and error, as train would. progress is called with
 // the number of config-steps done after every chunk. When ctx is cancelled,
 // every unfinished config's error wraps ErrInterrupted.
-func trainBatch(ctx context.Context, backend compute.Backend, pr *problem, cfgs []Config, progress func(int)) ([]*Run, []error) {
+func trainBatch(ctx context.Context, backend compute.Backend, pr *problem, cfgs []Config, shards int, progress func(int)) ([]*Run, []error) {
 	start := time.Now()
 	C := len(cfgs)
 	runs := make([]*Run, C)
@@ -308,18 +309,18 @@ func trainBatch(ctx context.Context, backend compute.Backend, pr *problem, cfgs 
 			bt.rejected[j] = int32(p.Prompt*pr.r + p.Rejected)
 		}
 	}
-	bt.runShards(ctx, runs, errs, rngs, alive, progress)
+	bt.runShards(ctx, shards, runs, errs, rngs, alive, progress)
 	return finish()
 }
 
-// runShards runs bt's optimizer loop with its configs split into contiguous
-// shards, one per core (GOMAXPROCS, at most one per config), each shard a
+// runShards runs bt's optimizer loop with its configs split into up to
+// shards contiguous shards (at most one per config), each shard a
 // copy of the batched graph over its own configs, executed concurrently. The
 // go backend executes a graph's element-wise ops on one core, so this is what
 // spreads a batch over the machine; every config's arithmetic is the same in
 // any shard.
-func (bt *batchTrainer) runShards(ctx context.Context, runs []*Run, errs []error, rngs []*rand.Rand, alive []bool, progress func(int)) {
-	shards := min(bt.c, max(1, runtime.GOMAXPROCS(0)))
+func (bt *batchTrainer) runShards(ctx context.Context, shards int, runs []*Run, errs []error, rngs []*rand.Rand, alive []bool, progress func(int)) {
+	shards = min(bt.c, max(1, shards))
 	if shards == 1 {
 		bt.run(ctx, runs, errs, rngs, alive, progress)
 		return
