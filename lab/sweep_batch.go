@@ -585,8 +585,11 @@ func (bt *batchTrainer) newStepExec() (*Exec, error) {
 			posC, posR, refC, refR := in[0], in[1], in[2], in[3]
 			lp, e, sum := logSoftmaxParts(bt.policyLogits(theta, kc))
 			lpFlat := Reshape(lp, C*pr.p*pr.r)
-			hc := Sub(Gather(lpFlat, posC), refC) // h at the first responses [C, B]
-			hr := Sub(Gather(lpFlat, posR), refR)
+			// Gathers and scatters with flat [C·B, 1] indices: the go backend's
+			// iterator is faster over fewer axes.
+			posC, posR = Reshape(posC, C*B, 1), Reshape(posR, C*B, 1)
+			hc := Sub(Reshape(Gather(lpFlat, posC), C, B), refC) // h at the first responses [C, B]
+			hr := Sub(Reshape(Gather(lpFlat, posR), C, B), refR)
 			var rdI *Node
 			if per > 4 {
 				rdI = in[4]
@@ -595,7 +598,7 @@ func (bt *batchTrainer) newStepExec() (*Exec, error) {
 			gh := Gradient(ReduceAllSum(ls), hc, hr)
 			// Two scatter-adds summed, as autodiff through the two gathers sums them.
 			flat := shapes.Make(dtypes.Float64, C*pr.p*pr.r)
-			glp := Reshape(Add(Scatter(posC, gh[0], flat, false, false), Scatter(posR, gh[1], flat, false, false)), C, pr.p, pr.r)
+			glp := Reshape(Add(Scatter(posC, Reshape(gh[0], C*B), flat, false, false), Scatter(posR, Reshape(gh[1], C*B), flat, false, false)), C, pr.p, pr.r)
 			if bt.hasKL() {
 				ls = Add(ls, Mul(bt.klStep(lp, kc), kc.gamma))
 				glp = Add(glp, kc.klGrad)
