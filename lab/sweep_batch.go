@@ -104,7 +104,6 @@ type batchTrainer struct {
 // sees equal shapes.
 type batchConsts struct {
 	ref      *Node // [C, P, R] reference logits
-	refLP    *Node // [C, P·R] log π_ref
 	klLogA   *Node // [C, P, R] log π_ref (LogSoftmax of ref, as losses.ForwardKLExact)
 	klA      *Node // [C, P, R] π_ref = exp(klLogA)
 	beta     *Node // [C, B] β
@@ -132,7 +131,6 @@ func (bt *batchTrainer) graphConsts(g *Graph, B int) *batchConsts {
 	logA := LogSoftmax(ref, -1)
 	k := &batchConsts{
 		ref:      bt.repeat(g, pr.ref, pr.p, pr.r),
-		refLP:    bt.repeat(g, pr.refLP, pr.p*pr.r),
 		klLogA:   BroadcastPrefix(logA, C),
 		klA:      BroadcastPrefix(Exp(logA), C),
 		beta:     col(func(c Config) float64 { return c.Beta }),
@@ -464,18 +462,20 @@ func (bt *batchTrainer) run(ctx context.Context, runs []*Run, errs []error, rngs
 		next := min(steps, (done/logEvery+1)*logEvery)
 		k := min(sweepUnroll, next-done)
 		// θ, m and v are not used after the call: their buffers are donated to it.
-		args := []any{t}
-		for _, x := range []*tensors.Tensor{theta, m, v} {
-			d, err := DonateTensorBuffer(x, bt.backend, 0)
-			if err != nil {
-				for c := range alive {
-					fail(c, fmt.Errorf("lab: %s step %d: donating the optimizer state: %w", method, done, err))
-				}
-				return
+		args := make([]any, 4, 4+k*bt.stepInputs())
+		var err error
+		for i, x := range []*tensors.Tensor{theta, m, v} {
+			if args[i], err = DonateTensorBuffer(x, bt.backend, 0); err != nil {
+				break
 			}
-			args = append(args, d)
 		}
-		args[0], args[1], args[2], args[3] = args[1], args[2], args[3], args[0] // θ, m, v, t
+		if err != nil {
+			for c := range alive {
+				fail(c, fmt.Errorf("lab: %s step %d: donating the optimizer state: %w", method, done, err))
+			}
+			break
+		}
+		args[3] = t
 		idx := make([][]int32, C)
 		for c := range idx {
 			idx[c] = make([]int32, batch)
