@@ -17,10 +17,10 @@ import (
 // line), with each point's bootstrap 95% CI as an error bar and a dashed
 // line at ½ (no better than π_ref). Rows without a sequence run are left out.
 func (t *Table) WinRateLines(x, by string) *Chart {
+	c := &Chart{PanelWidth: 14 * vg.Centimeter, PanelHeight: 9 * vg.Centimeter}
 	p := plot.New()
 	p.Title.Text = "win rate vs π_ref (oracle, 95% CI)"
 	p.X.Label.Text, p.Y.Label.Text = x, "win rate"
-	p.Legend.Left = true // bottom left: clear of lines that start high
 	type point struct{ x, y, lo, hi float64 }
 	groups := map[string][]point{}
 	var order []string
@@ -59,19 +59,19 @@ func (t *Table) WinRateLines(x, by string) *Chart {
 		if err != nil {
 			continue
 		}
-		line.Color, points.Color = plotutil.Color(gi), plotutil.Color(gi)
+		line.Color, points.Color = lineColour(gi), lineColour(gi)
 		points.Shape = plotutil.Shape(gi)
 		line.Width = vg.Points(1.5)
 		p.Add(line, points)
 		if bars, err := plotter.NewYErrorBars(errorPoints{xys, errs}); err == nil {
-			bars.Color = plotutil.Color(gi)
+			bars.Color = lineColour(gi)
 			p.Add(bars)
 		}
 		name := key
 		if name == "" {
 			name = "win rate"
 		}
-		p.Legend.Add(name, line, points)
+		c.legend.add(name, line, points)
 	}
 	if len(order) > 0 {
 		half, err := plotter.NewLine(plotter.XYs{{X: xmin, Y: 0.5}, {X: xmax, Y: 0.5}})
@@ -82,7 +82,8 @@ func (t *Table) WinRateLines(x, by string) *Chart {
 		}
 	}
 	p.Add(plotter.NewGrid())
-	return &Chart{plots: []*plot.Plot{p}, PanelWidth: 14 * vg.Centimeter, PanelHeight: 9 * vg.Centimeter}
+	c.plots = []*plot.Plot{p}
+	return c
 }
 
 // SeqSummary returns one line per sequence run of the table: its grid
