@@ -9,7 +9,7 @@ import (
 	"github.com/gomlx/compute"
 )
 
-// Benchmark size of BenchmarkDPOStepTiny (mirrored by torchpeer/dpo_step.py).
+// Benchmark size of BenchmarkDPOStepTiny (mirrored by the PyTorch peer in lab/cmd/bench/torch_dpo.py; `go run ./kernel bench --torch` prints both and their ratio).
 const (
 	benchVocab, benchDModel, benchLayers, benchHeads = 64, 128, 2, 4
 	benchLen, benchPairs, benchPrompt                = 48, 32, 16
