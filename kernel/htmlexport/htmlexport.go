@@ -6,8 +6,10 @@
 // tinted), errors with their traceback (ANSI colour codes removed), and rich
 // outputs inline, choosing per output the first MIME type present among
 // image/svg+xml, image/png, image/jpeg, text/html, text/markdown, text/plain.
-// The page has no external resources: CSS is embedded, images are data URIs
-// or inline SVG.
+// TeX math in markdown ($...$, $$...$$) is kept verbatim and typeset by
+// MathJax v3, the page's only external resource; CSS is embedded, images are
+// data URIs or inline SVG. Without network the TeX source is shown as is, in a
+// monospace style, so the page stays readable offline.
 package htmlexport
 
 import (
@@ -39,6 +41,23 @@ table { border-collapse: collapse; } th, td { border: 1px solid #d0d7de; padding
 .output.error { background: #ffebe9; border-left-color: #cf222e; }
 .output img, .output svg { max-width: 100%; height: auto; }
 .raw { color: #57606a; }
+html:not(.mathjax) .math { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.9em;
+  color: #0b3d91; background: #f3f6fb; border-radius: 3px; padding: 0 .2em; white-space: pre-wrap; }
+.math.display { display: block; margin: .7em 0; overflow-x: auto; }
+html:not(.mathjax) .math.display { padding: .4em .8em; }
+`
+
+// mathJax is the page head's MathJax v3 set-up: TeX between \( \) (inline)
+// and \[ \] (display), as written by the math extension. The "mathjax" class
+// set on <html> once the script has loaded turns the offline style of the TeX
+// source off before typesetting.
+const mathJax = `<script>
+window.MathJax = {
+  tex: { inlineMath: [['\\(', '\\)']], displayMath: [['\\[', '\\]']] },
+  startup: { ready: function () { document.documentElement.classList.add('mathjax'); MathJax.startup.defaultReady(); } }
+};
+</script>
+<script defer src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-svg.js"></script>
 `
 
 var ansiRe = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`)
@@ -47,11 +66,12 @@ var ansiRe = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`)
 func StripANSI(s string) string { return ansiRe.ReplaceAllString(s, "") }
 
 var md = goldmark.New(
-	goldmark.WithExtensions(extension.GFM),
+	goldmark.WithExtensions(extension.GFM, mathExtension{}),
 	goldmark.WithRendererOptions(gmhtml.WithUnsafe()),
 )
 
-// Markdown renders markdown source to HTML.
+// Markdown renders markdown source to HTML, TeX math as MathJax-delimited
+// spans and divs.
 func Markdown(src string) (string, error) {
 	var buf bytes.Buffer
 	if err := md.Convert([]byte(src), &buf); err != nil {
@@ -67,8 +87,8 @@ var mimeOrder = []string{"image/svg+xml", "image/png", "image/jpeg", "text/html"
 func Render(nb *nbformat.Notebook, title string) ([]byte, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"+
-		"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>%s</title>\n<style>%s</style>\n</head>\n<body>\n",
-		html.EscapeString(title), css)
+		"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>%s</title>\n<style>%s</style>\n%s</head>\n<body>\n",
+		html.EscapeString(title), css, mathJax)
 	for i, c := range nb.Cells {
 		switch c.CellType {
 		case "markdown":
