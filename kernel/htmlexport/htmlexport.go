@@ -31,7 +31,7 @@ body { font-family: -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-se
   color: #1f2328; background: #fff; max-width: 980px; margin: 2em auto; padding: 0 1.2em; }
 h1, h2, h3 { line-height: 1.25; border-bottom: 1px solid #d8dee4; padding-bottom: .25em; }
 code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.88em; }
-pre { margin: 0; white-space: pre-wrap; word-wrap: break-word; }
+pre { margin: 0; white-space: pre-wrap; word-wrap: break-word; tab-size: 4; }
 table { border-collapse: collapse; } th, td { border: 1px solid #d0d7de; padding: .3em .7em; }
 .cell { margin: 1.2em 0; }
 .code .source { background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 6px; padding: .7em 1em; }
