@@ -160,7 +160,7 @@
 // overridden by $ROBUSTPO_GO_BACKEND). It prints its choice once to stderr and
 // never downloads anything; XLA backends need a build with cgo and the tag
 // "xla". StartBackend tries a given candidate list; MustBackend panics on
-// error (notebooks). Sequence runs use "go:ops_sequential" for the pure-Go
-// backend when $GOMLX_BACKEND is unset or "go". Build with GOEXPERIMENT=simd
-// for fast matrix multiplications.
+// error (notebooks). Finite runs, sequence runs and sweeps all start their
+// backend through Backend(). Build with GOEXPERIMENT=simd for fast matrix
+// multiplications.
 package lab

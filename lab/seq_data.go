@@ -9,9 +9,7 @@ import (
 	"fmt"
 	"hash"
 	"math"
-	"os"
 
-	"github.com/gomlx/compute"
 	"github.com/robustpo/robustpo/datasets"
 	"github.com/robustpo/robustpo/lab/seqmodel"
 )
@@ -239,47 +237,27 @@ func hashInts(h hash.Hash, xs []int) {
 	h.Write(buf)
 }
 
-// seqBackend returns the backend of sequence runs: Backend(), except that the
-// pure-Go backend runs its ops sequentially ("go:ops_sequential"; each op is
-// still parallel inside), as package seqmodel advises.
-func seqBackend() (compute.Backend, error) {
-	if c := os.Getenv(compute.ConfigEnvVar); c == "" || c == "go" {
-		b, err := compute.NewWithConfig("go:ops_sequential")
-		if err != nil {
-			return nil, fmt.Errorf("lab: starting backend \"go:ops_sequential\": %w", err)
-		}
-		return b, nil
-	}
-	return Backend()
-}
-
 // logProbsOf returns log π(responses[i] | prompts[i]) for every row, in
 // forward passes of seqChunk rows padded to t tokens (the last chunk padded
 // with copies of its last row, so every pass has the same shape).
 func logProbsOf(p *seqmodel.Policy, prompts, responses [][]int, padID, t int) ([]float64, error) {
-	out := make([]float64, 0, len(prompts))
-	err := chunked(prompts, responses, padID, t, func(bt seqmodel.Batch, n int) error {
-		lp, err := p.LogProbs(bt)
-		if err != nil {
-			return err
-		}
-		for _, v := range lp[:n] {
-			out = append(out, float64(v))
-		}
-		return nil
-	})
-	return out, err
+	return scoreRows(p.LogProbs, prompts, responses, padID, t)
 }
 
 // rewardsOf is logProbsOf for a reward model's r(x, y).
 func rewardsOf(r *seqmodel.RewardModel, prompts, responses [][]int, padID, t int) ([]float64, error) {
+	return scoreRows(r.Rewards, prompts, responses, padID, t)
+}
+
+// scoreRows applies score to the rows in chunks and returns one float64 per row.
+func scoreRows(score func(seqmodel.Batch) ([]float32, error), prompts, responses [][]int, padID, t int) ([]float64, error) {
 	out := make([]float64, 0, len(prompts))
 	err := chunked(prompts, responses, padID, t, func(bt seqmodel.Batch, n int) error {
-		rs, err := r.Rewards(bt)
+		vs, err := score(bt)
 		if err != nil {
 			return err
 		}
-		for _, v := range rs[:n] {
+		for _, v := range vs[:n] {
 			out = append(out, float64(v))
 		}
 		return nil

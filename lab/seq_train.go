@@ -130,7 +130,7 @@ func TrainSeqContext(ctx context.Context, cfg Config, task *datasets.SeqTask) (*
 	if err != nil {
 		return nil, err
 	}
-	backend, err := seqBackend()
+	backend, err := Backend()
 	if err != nil {
 		return nil, err
 	}
