@@ -16,7 +16,6 @@ import (
 	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX's graph DSL reads best unqualified.
 	"github.com/gomlx/gomlx/core/tensors"
-	"github.com/gomlx/gomlx/ml/model"
 	"github.com/robustpo/robustpo/datasets"
 	"github.com/robustpo/robustpo/lab/seqmodel"
 	"github.com/robustpo/robustpo/losses"
@@ -332,17 +331,13 @@ func equalInts(a, b []int) bool {
 	return true
 }
 
-// marginsPath is the Store path of the per-step reward margins fed to the
-// Distill and EDPO steps (a non-trainable variable set before each step).
-const marginsPath = "/lab_inputs/reward_margins"
-
 // pairLoss returns the method's loss on a step whose chosen and rejected
 // rows are b example pairs followed (when klTails) by KLBatch/2 π_ref samples
-// each; margins is the [b, k] reward-margin variable of Distill and EDPO.
-func (st *seqTrainer) pairLoss(b int, margins *model.Variable) seqmodel.PairLoss {
+// each; Distill and EDPO read the step's [b, k] reward margins as extra[0].
+func (st *seqTrainer) pairLoss(b int) seqmodel.PairLossWith {
 	cfg := st.cfg
 	beta, gamma := cfg.Beta, cfg.Gamma
-	return func(hw, hl *Node) *Node {
+	return func(hw, hl *Node, extra []*Node) *Node {
 		var klRef, klPol *Node // log π_ref − log π_ref = 0 and h = log π − log π_ref of the π_ref samples
 		if st.klTails {
 			klPol = Concatenate([]*Node{Slice(hw, AxisRange(b)), Slice(hl, AxisRange(b))}, 0)
@@ -357,9 +352,9 @@ func (st *seqTrainer) pairLoss(b int, margins *model.Variable) seqmodel.PairLoss
 		case PDPO:
 			return losses.PDPO(hw, hl, beta, gamma, klRef, klPol)
 		case Distill:
-			return losses.Distill(hw, hl, Reshape(margins.NodeValue(hw.Graph()), b), beta)
+			return losses.Distill(hw, hl, Reshape(extra[0], b), beta)
 		case EDPO:
-			return losses.EDPO(hw, hl, margins.NodeValue(hw.Graph()), beta, cfg.Aggregation, gamma, klRef, klPol)
+			return losses.EDPO(hw, hl, extra[0], beta, cfg.Aggregation, gamma, klRef, klPol)
 		default:
 			return losses.DPO(hw, hl, beta)
 		}
@@ -370,14 +365,12 @@ func (st *seqTrainer) pairLoss(b int, margins *model.Variable) seqmodel.PairLoss
 func (st *seqTrainer) train(ctx context.Context) error {
 	cfg, d, run := st.cfg, st.d, st.run
 	b := cfg.BatchSize
-	var margins *model.Variable
-	k := 0
+	k, numExtra := 0, 0
 	if st.margins != nil {
-		k = len(st.margins[0])
-		margins = st.policy.Store().VariableWithValue(marginsPath, tensors.FromFlatDataAndDimensions(make([]float32, b*k), b, k))
-		margins.SetTrainable(false)
+		k, numExtra = len(st.margins[0]), 1
 	}
-	tr, err := seqmodel.NewPairTrainer(st.policy, seqmodel.AdamConfig{LearningRate: cfg.LearningRate}, "adam_"+cfg.Method.String(), st.pairLoss(b, margins))
+	tr, err := seqmodel.NewPairTrainerWith(st.policy, seqmodel.AdamConfig{LearningRate: cfg.LearningRate}, "adam_"+cfg.Method.String(),
+		numExtra, st.pairLoss(b))
 	if err != nil {
 		return fmt.Errorf("lab: %s: %w", cfg.Method, err)
 	}
@@ -412,10 +405,9 @@ func (st *seqTrainer) train(ctx context.Context) error {
 			pc[b+i], yc[b+i], refC[b+i] = d.prompts[s1.Prompt], s1.Response, float32(s1.LogProb)
 			pr[b+i], yr[b+i], refR[b+i] = d.prompts[s2.Prompt], s2.Response, float32(s2.LogProb)
 		}
-		if margins != nil {
-			if err := margins.SetValue(tensors.FromFlatDataAndDimensions(append([]float32(nil), md...), b, k)); err != nil {
-				return fmt.Errorf("lab: %s step %d: setting reward margins: %w", cfg.Method, step, err)
-			}
+		var extra []*tensors.Tensor
+		if numExtra > 0 {
+			extra = append(extra, tensors.FromFlatDataAndDimensions(append([]float32(nil), md...), b, k))
 		}
 		cb, err := seqmodel.NewBatch(pc, yc, pad, d.t)
 		if err != nil {
@@ -425,7 +417,7 @@ func (st *seqTrainer) train(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("lab: %s step %d: %w", cfg.Method, step, err)
 		}
-		res, err := tr.Step(cb, rb, refC, refR)
+		res, err := tr.StepWith(cb, rb, refC, refR, extra...)
 		if err != nil {
 			return fmt.Errorf("lab: %s step %d: %w", cfg.Method, step, err)
 		}

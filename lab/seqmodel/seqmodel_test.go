@@ -563,3 +563,55 @@ func TestPairTrainerIPO(t *testing.T) {
 		t.Errorf("optimizer name with '/' accepted")
 	}
 }
+
+// TestPairTrainerWithDistill feeds per-step reward margins to a distillation
+// loss as an extra input: at π_θ = π_ref the loss is mean Δr², and the next
+// step's loss is mean (Δr − β·Δh)² from independently computed log-probs.
+func TestPairTrainerWithDistill(t *testing.T) {
+	sft := newTestPolicy(t, tinyConfig(false))
+	policy, err := sft.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(31, 32))
+	prompts := randomRows(rng, 4, 1, 3, 13)
+	chosen := mustBatch(t, prompts, randomRows(rng, 4, 1, 5, 13), 0, 8)
+	rejected := mustBatch(t, prompts, randomRows(rng, 4, 1, 5, 13), 0, 8)
+	refC, refR := logProbs(t, sft, chosen), logProbs(t, sft, rejected)
+	const beta = 0.5
+	margins := []float32{1, -0.5, 2, 0.25}
+	tr, err := NewPairTrainerWith(policy, AdamConfig{LearningRate: 1e-3}, "adam_distill", 1,
+		func(hw, hl *Node, extra []*Node) *Node { return losses.Distill(hw, hl, extra[0], beta) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Step(chosen, rejected, refC, refR); err == nil {
+		t.Errorf("Step without the loss's extra input accepted")
+	}
+	in := func() *tensors.Tensor {
+		return tensors.FromFlatDataAndDimensions(append([]float32(nil), margins...), 4)
+	}
+	st, err := tr.StepWith(chosen, rejected, refC, refR, in())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 0.0
+	for _, m := range margins {
+		want += float64(m) * float64(m) / 4
+	}
+	if math.Abs(st.Loss-want) > 1e-5 {
+		t.Errorf("first distillation loss %.6f, want mean Δr² = %.6f", st.Loss, want)
+	}
+	pc, pr := logProbs(t, policy, chosen), logProbs(t, policy, rejected)
+	want = 0
+	for b := range pc {
+		d := float64(margins[b]) - beta*(float64(pc[b]-refC[b])-float64(pr[b]-refR[b]))
+		want += d * d / 4
+	}
+	if st, err = tr.StepWith(chosen, rejected, refC, refR, in()); err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(st.Loss-want) > 1e-4*want {
+		t.Errorf("second distillation loss %.6f, (Δr − β·Δh)² from LogProbs %.6f", st.Loss, want)
+	}
+}

@@ -162,12 +162,18 @@ type DPOConfig struct {
 // losses.CDPO with β (and ε) bound.
 type PairLoss func(chosenLogRatio, rejectedLogRatio *Node) *Node
 
+// PairLossWith is a PairLoss that also reads per-step inputs the policy does
+// not compute (e.g. reward margins [batch, k] for distillation), passed to
+// PairTrainer.StepWith in the same order.
+type PairLossWith func(chosenLogRatio, rejectedLogRatio *Node, extra []*Node) *Node
+
 // PairTrainer runs preference steps on pairs: log π_θ of the chosen and
 // rejected responses, the PairLoss of their log-ratios against precomputed
 // reference log-probs, then one Adam update of π_θ.
 type PairTrainer struct {
-	p *Policy
-	s *stepper
+	p        *Policy
+	s        *stepper
+	numExtra int // extra inputs of a PairLossWith
 }
 
 // DPOTrainer is the PairTrainer of the DPO loss
@@ -191,7 +197,7 @@ func NewDPOTrainer(p *Policy, cfg DPOConfig) (*DPOTrainer, error) {
 		return nil, fmt.Errorf("NewDPOTrainer: DPOConfig.Beta=%g must be positive", cfg.Beta)
 	}
 	beta := cfg.Beta
-	t, err := newPairTrainer(p, cfg.Adam, "adam_dpo", func(hw, hl *Node) *Node { return losses.DPO(hw, hl, beta) })
+	t, err := newPairTrainer(p, cfg.Adam, "adam_dpo", 0, func(hw, hl *Node, _ []*Node) *Node { return losses.DPO(hw, hl, beta) })
 	if err != nil {
 		return nil, fmt.Errorf("NewDPOTrainer: %w", err)
 	}
@@ -202,29 +208,38 @@ func NewDPOTrainer(p *Policy, cfg DPOConfig) (*DPOTrainer, error) {
 // not be frozen). optName names the trainer's own Adam state in the Store
 // (letters, digits and underscores), so several trainers can share a policy.
 func NewPairTrainer(p *Policy, adam AdamConfig, optName string, loss PairLoss) (*PairTrainer, error) {
-	if loss == nil || optName == "" || strings.ContainsAny(optName, "/ ") {
-		return nil, fmt.Errorf("NewPairTrainer: need a loss and an optimizer name without '/' or spaces, got %q", optName)
+	if loss == nil {
+		return nil, fmt.Errorf("NewPairTrainer: need a loss")
 	}
-	t, err := newPairTrainer(p, adam, optName, loss)
+	return NewPairTrainerWith(p, adam, optName, 0, func(hw, hl *Node, _ []*Node) *Node { return loss(hw, hl) })
+}
+
+// NewPairTrainerWith is NewPairTrainer for a loss that also reads numExtra
+// per-step input tensors, given to each StepWith call.
+func NewPairTrainerWith(p *Policy, adam AdamConfig, optName string, numExtra int, loss PairLossWith) (*PairTrainer, error) {
+	if loss == nil || optName == "" || strings.ContainsAny(optName, "/ ") || numExtra < 0 {
+		return nil, fmt.Errorf("NewPairTrainer: need a loss, an optimizer name without '/' or spaces and numExtra >= 0, got %q, %d", optName, numExtra)
+	}
+	t, err := newPairTrainer(p, adam, optName, numExtra, loss)
 	if err != nil {
 		return nil, fmt.Errorf("NewPairTrainer: %w", err)
 	}
 	return t, nil
 }
 
-func newPairTrainer(p *Policy, adam AdamConfig, optName string, loss PairLoss) (*PairTrainer, error) {
+func newPairTrainer(p *Policy, adam AdamConfig, optName string, numExtra int, loss PairLossWith) (*PairTrainer, error) {
 	s, err := newStepper(&p.net, adam, optName)
 	if err != nil {
 		return nil, err
 	}
-	err = s.build(8, func(in []*Node) (*Node, []*Node) {
+	err = s.build(8+numExtra, func(in []*Node) (*Node, []*Node) {
 		chosen, rejected := pairLogProbs(p.cfg, p.store, in[0:3], in[3:6])
-		return loss(Sub(chosen, in[6]), Sub(rejected, in[7])), []*Node{chosen, rejected}
+		return loss(Sub(chosen, in[6]), Sub(rejected, in[7]), in[8:]), []*Node{chosen, rejected}
 	})
 	if err != nil {
 		return nil, fmt.Errorf("building step: %w", err)
 	}
-	return &PairTrainer{p: p, s: s}, nil
+	return &PairTrainer{p: p, s: s, numExtra: numExtra}, nil
 }
 
 // pairLogProbs returns log π(y|x) of two batches; when they have the same
@@ -243,6 +258,15 @@ func pairLogProbs(c Config, store *model.Store, a, b []*Node) (la, lb *Node) {
 // log π_ref(y_l|x) for the rows of chosen and rejected (e.g. from a frozen
 // reference Policy.LogProbs).
 func (t *PairTrainer) Step(chosen, rejected Batch, refChosen, refRejected []float32) (DPOStep, error) {
+	return t.StepWith(chosen, rejected, refChosen, refRejected)
+}
+
+// StepWith is Step for a trainer made by NewPairTrainerWith: extra holds its
+// numExtra per-step input tensors, in order.
+func (t *PairTrainer) StepWith(chosen, rejected Batch, refChosen, refRejected []float32, extra ...*tensors.Tensor) (DPOStep, error) {
+	if len(extra) != t.numExtra {
+		return DPOStep{}, fmt.Errorf("PairTrainer.Step: got %d extra inputs, the loss takes %d", len(extra), t.numExtra)
+	}
 	if err := chosen.check(t.p.cfg); err != nil {
 		return DPOStep{}, fmt.Errorf("PairTrainer.Step: chosen: %w", err)
 	}
@@ -256,6 +280,9 @@ func (t *PairTrainer) Step(chosen, rejected Batch, refChosen, refRejected []floa
 	}
 	args := append(chosen.inputs(), rejected.inputs()...)
 	args = append(args, tensors.FromFlatDataAndDimensions(refChosen, n), tensors.FromFlatDataAndDimensions(refRejected, n))
+	for _, x := range extra {
+		args = append(args, x)
+	}
 	out, err := t.s.call(args...)
 	if err != nil {
 		return DPOStep{}, fmt.Errorf("PairTrainer.Step: batch of %d pairs: %w", n, err)
