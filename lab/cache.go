@@ -13,7 +13,7 @@ import (
 
 // Version is the lab's version; it is part of every run-cache key, so changing
 // the training code's results means bumping it.
-const Version = "0.1.0"
+const Version = "0.2.0"
 
 // NoCacheEnv is the environment variable that disables the run cache when "1".
 const NoCacheEnv = "ROBUSTPO_NO_CACHE"

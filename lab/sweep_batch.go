@@ -365,7 +365,18 @@ func (bt *batchTrainer) run(ctx context.Context, runs []*Run, errs []error, rngs
 		}
 		return false
 	}
-	stepExec, err := bt.newStepExec()
+	batch := cfg0.BatchSize
+	if batch == 0 || batch > n {
+		batch = n
+	}
+	shared := bt.sharedPairs(batch)
+	var stepExec *Exec
+	var err error
+	if pr.kind == Tabular {
+		stepExec, err = bt.newTabularStepExec(shared)
+	} else {
+		stepExec, err = bt.newStepExec()
+	}
 	if err != nil {
 		for c := range alive {
 			fail(c, err)
@@ -447,10 +458,6 @@ func (bt *batchTrainer) run(ctx context.Context, runs []*Run, errs []error, rngs
 		wg.Wait()
 	}
 	logAt(0)
-	batch := cfg0.BatchSize
-	if batch == 0 || batch > n {
-		batch = n
-	}
 	steps, logEvery := cfg0.Steps, cfg0.LogEvery
 	for done := 0; done < steps && anyAlive(); {
 		if err := ctx.Err(); err != nil {
@@ -481,6 +488,9 @@ func (bt *batchTrainer) run(ctx context.Context, runs []*Run, errs []error, rngs
 			idx[c] = make([]int32, batch)
 		}
 		for range k {
+			if shared {
+				break
+			}
 			for c := range C {
 				for j := range idx[c] {
 					switch {
@@ -496,6 +506,9 @@ func (bt *batchTrainer) run(ctx context.Context, runs []*Run, errs []error, rngs
 			for _, x := range bt.examples(idx) {
 				args = append(args, x)
 			}
+		}
+		if shared {
+			args = append(args, tensors.FromShape(shapes.Make(dtypes.Float64, k)))
 		}
 		out, err := stepExec.Exec(args...)
 		if err != nil {
@@ -612,19 +625,7 @@ func (bt *batchTrainer) newStepExec() (*Exec, error) {
 			if phi != nil {
 				grad = MatMul(Reshape(grad, C, pr.p*pr.r), phi) // [C, F]
 			}
-			t = AddScalar(t, 1)
-			switch cfg0.Optimizer {
-			case SGD:
-				theta = Sub(theta, Mul(grad, lr))
-			default:
-				m = Add(MulScalar(m, adamBeta1), MulScalar(grad, 1-adamBeta1))
-				v = Add(MulScalar(v, adamBeta2), MulScalar(Square(grad), 1-adamBeta2))
-				c1 := OneMinus(Pow(Scalar(g, t.DType(), adamBeta1), t))
-				c2 := OneMinus(Pow(Scalar(g, t.DType(), adamBeta2), t))
-				mHat := Div(m, c1)
-				vHat := Div(v, c2)
-				theta = Sub(theta, Mul(Div(mHat, AddScalar(Sqrt(vHat), adamEpsilon)), lr))
-			}
+			theta, m, v, t = bt.update(theta, m, v, t, grad, lr)
 		}
 		return []*Node{theta, m, v, t, Stack(stepLosses, 0)}
 	}
@@ -633,6 +634,24 @@ func (bt *batchTrainer) newStepExec() (*Exec, error) {
 		return nil, fmt.Errorf("lab: building batched %s step: %w", cfg0.Method, err)
 	}
 	return exec.WithName("sweep_" + cfg0.Method.String()), nil
+}
+
+// update applies one optimizer step (cfg0.Optimizer, per-config learning
+// rates lr at θ's shape) to θ with gradient grad and returns θ', m', v', t+1,
+// with the arithmetic of Train's in-graph optimizer.
+func (bt *batchTrainer) update(theta, m, v, t, grad, lr *Node) (*Node, *Node, *Node, *Node) {
+	g := theta.Graph()
+	t = AddScalar(t, 1)
+	if bt.cfgs[0].Optimizer == SGD {
+		return Sub(theta, Mul(grad, lr)), m, v, t
+	}
+	m = Add(MulScalar(m, adamBeta1), MulScalar(grad, 1-adamBeta1))
+	v = Add(MulScalar(v, adamBeta2), MulScalar(Square(grad), 1-adamBeta2))
+	c1 := OneMinus(Pow(Scalar(g, t.DType(), adamBeta1), t))
+	c2 := OneMinus(Pow(Scalar(g, t.DType(), adamBeta2), t))
+	mHat := Div(m, c1)
+	vHat := Div(v, c2)
+	return Sub(theta, Mul(Div(mHat, AddScalar(Sqrt(vHat), adamEpsilon)), lr)), m, v, t
 }
 
 // values returns f(cfg) for every config of the batch.

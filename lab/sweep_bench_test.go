@@ -61,3 +61,29 @@ func BenchmarkSweepGrid256OneByOne(b *testing.B) {
 	}
 	b.ReportMetric(256*2000*float64(b.N)/b.Elapsed().Seconds(), "config-steps/s")
 }
+
+// TestSweepGrid256MatchesTrain is the equality half of the benchmarks'
+// acceptance: the vectorized sweep of benchGrid (256 configs × 2000 Adam
+// steps) gives the same history and θ as Train, within 1e-5, for configs
+// spread over the grid (the corners, the γ = 0 column and the middle).
+func TestSweepGrid256MatchesTrain(t *testing.T) {
+	base, grid, data := benchGrid(t)
+	table, err := SweepWith(context.Background(), base, grid, data, SweepOptions{Quiet: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgs, _, err := grid.Configs(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if table.Len() != len(cfgs) || len(table.Errors()) != 0 {
+		t.Fatalf("%d rows (want %d), errors %v", table.Len(), len(cfgs), table.Errors())
+	}
+	for _, i := range []int{0, 15, 16 * 8, 16*8 + 7, 240, 255} {
+		want, err := Train(cfgs[i], data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		compareRuns(t, cfgs[i].Label(), table.Rows[i].Run, want, 1e-5)
+	}
+}

@@ -59,7 +59,10 @@ func compareRuns(t *testing.T, label string, got, want *Run, tol float64) {
 
 // TestSweepEqualsTrain checks that batched sweeps reproduce single Train runs
 // (same seeds ⇒ same reward models and minibatches) for every batched method,
-// tabular and log-linear, full batch and minibatches.
+// tabular and log-linear, full batch and minibatches. Tabular Train runs are
+// the batched trainer with one config, so this checks that batching leaves
+// each config's arithmetic alone; TestTabularMatchesAutodiff checks that
+// arithmetic against autodiff through the losses package.
 func TestSweepEqualsTrain(t *testing.T) {
 	t.Setenv(NoCacheEnv, "1")
 	tab := testBandit(t, 3, 5, 0, 24)
@@ -85,6 +88,8 @@ func TestSweepEqualsTrain(t *testing.T) {
 		{"EDPO MinPerExample", tab, Config{Method: EDPO, Aggregation: losses.MinPerExample, EnsembleSize: 2, Steps: 30, RewardSteps: 40, LogEvery: 15},
 			Grid{Vary("Beta", 0.2, 0.8)}},
 		{"EDPO Hull AllPairs", tab, Config{Method: EDPO, Aggregation: losses.Hull, DistillPairs: AllPairs, Steps: 30, RewardSteps: 40, LogEvery: 15},
+			Grid{Vary("Beta", 0.2, 0.8), Vary("Gamma", 0.1, 0)}},
+		{"EDPO MinPerBatch AllPairs (shared pairs)", tab, Config{Method: EDPO, DistillPairs: AllPairs, Steps: 30, RewardSteps: 40, LogEvery: 15},
 			Grid{Vary("Beta", 0.2, 0.8), Vary("Gamma", 0.1, 0)}},
 	}
 	for _, tc := range cases {

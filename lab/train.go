@@ -95,6 +95,12 @@ func TrainContext(ctx context.Context, cfg Config, data *datasets.FiniteData) (*
 	}
 	defer backend.Finalize()
 	return withRunCache(cfg, func() string { return cacheKey(cfg, data, backend.Name()) }, nil, func() (*Run, error) {
+		if pr.kind == Tabular && batchable(cfg) {
+			// The batched trainer with one config: tabular runs and sweep
+			// rows then perform the same arithmetic (see sweep_tabular.go).
+			runs, errs := trainBatch(ctx, backend, pr, []Config{cfg}, 1, nil)
+			return runs[0], errs[0]
+		}
 		return train(ctx, backend, pr, cfg)
 	})
 }
