@@ -34,6 +34,17 @@
 // runs several steps per graph call, with parameters and moments kept as
 // tensors between calls; BatchSize > 0 draws minibatches with replacement.
 //
+// Gradients: log-linear policies differentiate the losses package's functions
+// by autodiff. Tabular policies use the closed form those functions reduce to
+// (both responses of a pair share a prompt, so Δh = θ[y₁] − θ[y₂] and the
+// pair terms' gradient is ±∂L/∂Δh at the two responses; the forward KL adds
+// (γ/P)·(π_θ − π_ref)), checked against autodiff to 1e-12 under SGD. A
+// tabular Train is the batched sweep trainer with one config, so a sweep row
+// and Train of its config perform the same arithmetic. (Under Adam a
+// rounding-level gradient, e.g. of a response chosen and rejected with equal
+// weight, is scaled up to a full step: two mathematically equal gradient
+// formulas give trajectories that drift apart at such points.)
+//
 // Reward models (Distill, EDPO, RLHF) are the oracle r* for every member
 // (RewardSource = OracleReward) or EnsembleSize Bradley–Terry fits
 // (LearnedReward) minimising mean softplus(−(r(y_w) − r(y_l))) + λ·‖w‖²
@@ -118,8 +129,8 @@
 // combination. Sweep (SweepContext, SweepWith with SweepOptions) trains them
 // on a FiniteData: cached configs load from the run cache, finite configs of
 // equal structure train as one batched graph with a leading config axis (a
-// Run equal to Train's up to rounding), the rest alone, up to Workers at a
-// time. SweepSeq (SweepSeqWith) does the same for a SeqTask, one run at a
+// Run equal to Train's: the same arithmetic for tabular policies, equal up to
+// rounding for log-linear ones), the rest alone, up to Workers at a time. SweepSeq (SweepSeqWith) does the same for a SeqTask, one run at a
 // time by default; with the run cache on it first builds the SFT references
 // and reward ensembles the configs share, once each. A config that fails becomes a row holding its error; the
 // others go on.
