@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -40,7 +41,9 @@ const GoBackendEnv = "ROBUSTPO_GO_BACKEND"
 // by Discovery's Candidates, best first: $GOMLX_BACKEND when set; an
 // NVIDIA GPU with a CUDA PJRT plugin ("xla:<abs path>"); an installed XLA CPU
 // plugin ("xla:cpu"); the pure-Go backend (DefaultGoBackend). The first call
-// prints the choice to stderr in one line; a candidate that fails to start
+// prints the choice to stderr in one line (in a GoNB notebook, under the
+// first cell that starts a backend, and again only when the choice changes);
+// a candidate that fails to start
 // is skipped with one line saying why. Nothing is ever downloaded. It never
 // panics: when the last candidate fails too (or $GOMLX_BACKEND names a backend
 // that does not start) the error names the configuration.
@@ -89,7 +92,12 @@ func startBackend(cands []BackendCandidate, w io.Writer, once *sync.Once) (compu
 	for i, c := range cands {
 		b, err := newBackend(c.Config)
 		if err == nil {
-			once.Do(func() { fmt.Fprintf(w, "lab: backend %s: %s\n", c.Config, c.Reason) })
+			once.Do(func() {
+				line := fmt.Sprintf("lab: backend %s: %s\n", c.Config, c.Reason)
+				if !kernelSaw(line) {
+					fmt.Fprint(w, line)
+				}
+			})
 			return b, c, nil
 		}
 		errs = append(errs, err)
@@ -101,6 +109,28 @@ func startBackend(cands []BackendCandidate, w io.Writer, once *sync.Once) (compu
 		return nil, BackendCandidate{}, errors.New("lab: no backend candidates")
 	}
 	return nil, BackendCandidate{}, errs[len(errs)-1]
+}
+
+// kernelChoiceFile is where kernelSaw keeps the last choice line, in the
+// GoNB kernel's temporary directory.
+const kernelChoiceFile = "robustpo-backend-choice"
+
+// kernelSaw reports whether this process runs a GoNB cell and the kernel's
+// previous cells already printed line (GoNB runs each cell as a new process,
+// so "once per process" would repeat the choice under every cell). It
+// records line for the next cell. Outside GoNB ($GONB_TMP_DIR unset) it
+// returns false.
+func kernelSaw(line string) bool {
+	dir := os.Getenv("GONB_TMP_DIR")
+	if dir == "" {
+		return false
+	}
+	path := filepath.Join(dir, kernelChoiceFile)
+	if prev, err := os.ReadFile(path); err == nil && string(prev) == line {
+		return true
+	}
+	_ = os.WriteFile(path, []byte(line), 0o644) // best effort: at worst the line repeats
+	return false
 }
 
 // newBackend starts config, turning a panic into an error naming config.

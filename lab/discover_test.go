@@ -167,6 +167,32 @@ func TestStartBackendFallsBack(t *testing.T) {
 	}
 }
 
+// TestStartBackendOncePerKernel checks that under GoNB (each cell a new
+// process, $GONB_TMP_DIR shared) the choice is printed by the first cell
+// only, and again when it changes.
+func TestStartBackendOncePerKernel(t *testing.T) {
+	t.Setenv("GONB_TMP_DIR", t.TempDir())
+	cands := []BackendCandidate{{"go:ops_sequential", "cell"}}
+	start := func(cands []BackendCandidate) string {
+		var out bytes.Buffer
+		b, _, err := startBackend(cands, &out, new(sync.Once)) // a new process: a fresh Once
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Finalize()
+		return out.String()
+	}
+	if got := start(cands); !strings.HasPrefix(got, "lab: backend go:ops_sequential: cell") {
+		t.Errorf("first cell printed %q, want the choice", got)
+	}
+	if got := start(cands); got != "" {
+		t.Errorf("second cell printed %q, want nothing", got)
+	}
+	if got := start([]BackendCandidate{{"go:ops_sequential", "changed"}}); !strings.Contains(got, "changed") {
+		t.Errorf("a changed choice printed %q, want the new choice", got)
+	}
+}
+
 func TestStartBackendAllFail(t *testing.T) {
 	var out bytes.Buffer
 	_, _, err := startBackend([]BackendCandidate{{"nosuch1:", "a"}, {"nosuch2:", "b"}}, &out, new(sync.Once))

@@ -372,7 +372,7 @@ func (bt *batchTrainer) run(ctx context.Context, runs []*Run, errs []error, rngs
 	shared := bt.sharedPairs(batch)
 	var stepExec *Exec
 	var err error
-	if pr.kind == Tabular {
+	if pr.kind == Tabular { // Train's tabular runs come here too (C = 1)
 		stepExec, err = bt.newTabularStepExec(shared)
 	} else {
 		stepExec, err = bt.newStepExec()
@@ -561,7 +561,8 @@ func (bt *batchTrainer) run(ctx context.Context, runs []*Run, errs []error, rngs
 	}
 }
 
-// newStepExec builds the batched K-step optimizer graph.
+// newStepExec builds the batched K-step optimizer graph of log-linear
+// policies (tabular ones use newTabularStepExec).
 //
 // Inputs: θ, m, v [C, …θ], t (scalar), then for each of the K steps
 // stepInputs() nodes: posC, posR [C, B, 1] int32, refC, refR [C, B] and, for
@@ -574,9 +575,9 @@ func (bt *batchTrainer) run(ctx context.Context, runs []*Run, errs []error, rngs
 // The gradient is taken by hand below the examples' log-ratios: autodiff gives
 // ∂L/∂h at the 2B gathered positions (small tensors), a scatter-add places it
 // in ∂L/∂log π, the KL term adds −γ·π_ref/P, and the log-softmax backward
-// g − softmax·Σ_y g gives ∂L/∂logits, which is ∂L/∂θ (tabular) or times φ
-// (log-linear). This is the arithmetic autodiff performs through the whole
-// graph, with fewer full-size [C, P, R] tensors per step.
+// g − softmax·Σ_y g gives ∂L/∂logits, and ∂L/∂θ = (∂L/∂logits)·φ. This is
+// the arithmetic autodiff performs through Train's whole graph, with fewer
+// full-size [C, P, R] tensors per step.
 func (bt *batchTrainer) newStepExec() (*Exec, error) {
 	cfg0 := bt.cfgs[0]
 	pr, C := bt.pr, bt.c
