@@ -579,7 +579,6 @@ func (bt *batchTrainer) run(ctx context.Context, runs []*Run, errs []error, rngs
 // the arithmetic autodiff performs through Train's whole graph, with fewer
 // full-size [C, P, R] tensors per step.
 func (bt *batchTrainer) newStepExec() (*Exec, error) {
-	cfg0 := bt.cfgs[0]
 	pr, C := bt.pr, bt.c
 	per := bt.stepInputs()
 	fn := func(inputs []*Node) []*Node {
@@ -610,9 +609,7 @@ func (bt *batchTrainer) newStepExec() (*Exec, error) {
 			}
 			ls := bt.pairLoss(hc, hr, rdI, kc) // [C]
 			gh := Gradient(ReduceAllSum(ls), hc, hr)
-			// Two scatter-adds summed, as autodiff through the two gathers sums them.
-			flat := shapes.Make(dtypes.Float64, C*pr.p*pr.r)
-			glp := Reshape(Add(Scatter(posC, Reshape(gh[0], C*B), flat, false, false), Scatter(posR, Reshape(gh[1], C*B), flat, false, false)), C, pr.p, pr.r)
+			glp := bt.scatterPairs(posC, posR, gh[0], gh[1])
 			if bt.hasKL() {
 				ls = Add(ls, Mul(bt.klStep(lp, kc), kc.gamma))
 				glp = Add(glp, kc.klGrad)
@@ -630,11 +627,27 @@ func (bt *batchTrainer) newStepExec() (*Exec, error) {
 		}
 		return []*Node{theta, m, v, t, Stack(stepLosses, 0)}
 	}
+	return bt.compileStep("sweep_", fn)
+}
+
+// compileStep returns the Exec of the batched step fn, named prefix+method.
+func (bt *batchTrainer) compileStep(prefix string, fn func([]*Node) []*Node) (*Exec, error) {
+	method := bt.cfgs[0].Method
 	exec, err := NewExec(bt.backend, fn)
 	if err != nil {
-		return nil, fmt.Errorf("lab: building batched %s step: %w", cfg0.Method, err)
+		return nil, fmt.Errorf("lab: building batched %s step: %w", method, err)
 	}
-	return exec.WithName("sweep_" + cfg0.Method.String()), nil
+	return exec.WithName(prefix + method.String()), nil
+}
+
+// scatterPairs returns the [C, P, R] sum of g1 and g2 ([C, B]) scattered to
+// the flat positions pos1 and pos2 ([C·B, 1]) of a [C·P·R] tensor: two
+// scatter-adds summed, as autodiff through two gathers sums them.
+func (bt *batchTrainer) scatterPairs(pos1, pos2, g1, g2 *Node) *Node {
+	pr, C := bt.pr, bt.c
+	n := g1.Shape().Size()
+	flat := shapes.Make(dtypes.Float64, C*pr.p*pr.r)
+	return Reshape(Add(Scatter(pos1, Reshape(g1, n), flat, false, false), Scatter(pos2, Reshape(g2, n), flat, false, false)), C, pr.p, pr.r)
 }
 
 // update applies one optimizer step (cfg0.Optimizer, per-config learning

@@ -1,10 +1,6 @@
 package lab
 
 import (
-	"fmt"
-
-	"github.com/gomlx/compute/dtypes"
-	"github.com/gomlx/compute/shapes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX's graph DSL reads best unqualified.
 	"github.com/gomlx/gomlx/core/tensors"
 )
@@ -77,7 +73,6 @@ func (bt *batchTrainer) sharedPositions() (pos1, pos2 []int32) {
 // step (the loss without γ·KL, which is finite wherever θ is: they are there
 // to name the step of a non-finite loss, as Train does).
 func (bt *batchTrainer) newTabularStepExec(shared bool) (*Exec, error) {
-	cfg0 := bt.cfgs[0]
 	pr, C, n := bt.pr, bt.c, bt.n
 	per := bt.stepInputs()
 	var pos1, pos2 []int32
@@ -105,7 +100,6 @@ func (bt *batchTrainer) newTabularStepExec(shared bool) (*Exec, error) {
 		if bt.hasKL() {
 			gammaP = bt.full(g, func(c Config) float64 { return c.Gamma / float64(pr.p) }, pr.p, pr.r)
 		}
-		flat := shapes.Make(dtypes.Float64, C*pr.p*pr.r)
 		stepLosses := make([]*Node, k)
 		for i := range k {
 			rd := rdConst
@@ -122,8 +116,7 @@ func (bt *batchTrainer) newTabularStepExec(shared bool) (*Exec, error) {
 			ls := bt.pairLoss(h1, h2, rd, kc)
 			stepLosses[i] = ls
 			gh := Gradient(ReduceAllSum(ls), h1, h2)
-			grad := Reshape(Add(Scatter(posC, Reshape(gh[0], C*B), flat, false, false),
-				Scatter(posR, Reshape(gh[1], C*B), flat, false, false)), C, pr.p, pr.r)
+			grad := bt.scatterPairs(posC, posR, gh[0], gh[1])
 			if gammaP != nil {
 				p := Softmax(Add(kc.ref, theta), -1)
 				grad = Add(grad, Mul(Sub(p, kc.klA), gammaP))
@@ -132,9 +125,5 @@ func (bt *batchTrainer) newTabularStepExec(shared bool) (*Exec, error) {
 		}
 		return []*Node{theta, m, v, t, Stack(stepLosses, 0)}
 	}
-	exec, err := NewExec(bt.backend, fn)
-	if err != nil {
-		return nil, fmt.Errorf("lab: building batched %s step: %w", cfg0.Method, err)
-	}
-	return exec.WithName("sweep_tabular_" + cfg0.Method.String()), nil
+	return bt.compileStep("sweep_tabular_", fn)
 }
