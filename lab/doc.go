@@ -34,16 +34,18 @@
 // runs several steps per graph call, with parameters and moments kept as
 // tensors between calls; BatchSize > 0 draws minibatches with replacement.
 //
-// Gradients: log-linear policies differentiate the losses package's functions
-// by autodiff. Tabular policies use the closed form those functions reduce to
-// (both responses of a pair share a prompt, so Δh = θ[y₁] − θ[y₂] and the
-// pair terms' gradient is ±∂L/∂Δh at the two responses; the forward KL adds
-// (γ/P)·(π_θ − π_ref)), checked against autodiff to 1e-12 under SGD. A
-// tabular Train is the batched sweep trainer with one config, so a sweep row
-// and Train of its config perform the same arithmetic. (Under Adam a
-// rounding-level gradient, e.g. of a response chosen and rejected with equal
-// weight, is scaled up to a full step: two mathematically equal gradient
-// formulas give trajectories that drift apart at such points.)
+// Gradients: Train and Sweep run one batched trainer (Train with one config),
+// so a sweep row and Train of its config perform the same arithmetic; an
+// autodiff implementation through the losses package is the reference it is
+// tested against. Log-linear policies take autodiff's gradient by hand below
+// the log-ratios (equal to 1e-12). Tabular policies use the closed form the
+// losses reduce to (both responses of a pair share a prompt, so Δh =
+// θ[y₁] − θ[y₂] and the pair terms' gradient is ±∂L/∂Δh at the two
+// responses; the forward KL adds (γ/P)·(π_θ − π_ref)), equal to autodiff to
+// 1e-12 under SGD. (Under Adam a rounding-level gradient, e.g. of a response
+// chosen and rejected with equal weight, is scaled up to a full step: two
+// mathematically equal gradient formulas give trajectories that drift apart
+// at such points, which is why Train and Sweep share one.)
 //
 // Reward models (Distill, EDPO, RLHF) are the oracle r* for every member
 // (RewardSource = OracleReward) or EnsembleSize Bradley–Terry fits

@@ -372,7 +372,7 @@ func (bt *batchTrainer) run(ctx context.Context, runs []*Run, errs []error, rngs
 	shared := bt.sharedPairs(batch)
 	var stepExec *Exec
 	var err error
-	if pr.kind == Tabular { // Train's tabular runs come here too (C = 1)
+	if pr.kind == Tabular {
 		stepExec, err = bt.newTabularStepExec(shared)
 	} else {
 		stepExec, err = bt.newStepExec()

@@ -59,10 +59,10 @@ func compareRuns(t *testing.T, label string, got, want *Run, tol float64) {
 
 // TestSweepEqualsTrain checks that batched sweeps reproduce single Train runs
 // (same seeds ⇒ same reward models and minibatches) for every batched method,
-// tabular and log-linear, full batch and minibatches. Tabular Train runs are
-// the batched trainer with one config, so this checks that batching leaves
-// each config's arithmetic alone; TestTabularMatchesAutodiff checks that
-// arithmetic against autodiff through the losses package.
+// tabular and log-linear, full batch and minibatches. Train runs the batched
+// trainer with one config, so this checks that batching leaves each config's
+// arithmetic alone; TestTrainMatchesAutodiff checks that arithmetic against
+// autodiff through the losses package.
 func TestSweepEqualsTrain(t *testing.T) {
 	t.Setenv(NoCacheEnv, "1")
 	tab := testBandit(t, 3, 5, 0, 24)

@@ -95,9 +95,9 @@ func TrainContext(ctx context.Context, cfg Config, data *datasets.FiniteData) (*
 	}
 	defer backend.Finalize()
 	return withRunCache(cfg, func() string { return cacheKey(cfg, data, backend.Name()) }, nil, func() (*Run, error) {
-		if pr.kind == Tabular && batchable(cfg) {
-			// The batched trainer with one config: tabular runs and sweep
-			// rows then perform the same arithmetic (see sweep_tabular.go).
+		if batchable(cfg) {
+			// The batched trainer with one config: runs and sweep rows then
+			// perform the same arithmetic (see sweep_tabular.go).
 			runs, errs := trainBatch(ctx, backend, pr, []Config{cfg}, 1, nil)
 			return runs[0], errs[0]
 		}
@@ -171,7 +171,10 @@ func checkMetrics(method Method, step int, names []string, m map[string]float64)
 	return nil
 }
 
-// train does the work of TrainContext without the cache.
+// train does the work of TrainContext without the cache by autodiff through
+// the losses package: the reference implementation. TrainContext uses it for
+// RLHF; every other method runs the batched trainer (trainBatch), which is
+// tested against train (TestTrainMatchesAutodiff).
 func train(ctx context.Context, backend compute.Backend, pr *problem, cfg Config) (*Run, error) {
 	start := time.Now()
 	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x1ab5eed))
