@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -13,28 +14,32 @@ import (
 	_ "github.com/gomlx/compute/gobackend" // The pure-Go backend, the fallback.
 )
 
-// DefaultGoBackend is the pure-Go backend's configuration used when
-// GOMLX_BACKEND is unset or exactly "go", unless $ROBUSTPO_GO_BACKEND names
-// another (e.g. "go:parallelism=-1"). "ops_sequential" runs a graph's ops one
-// after another, each op splitting its own work (matmuls, GELU, softmax) over
-// the backend's worker pool of 2·GOMAXPROCS workers, so it uses every core
-// GOMAXPROCS allows.
-//
-// Why not the backend's own default: when one graph executes at a time it
-// also runs independent ops concurrently on the same bounded pool, and an op
-// that holds a worker then waits in Saturate/WaitToStart for workers held by
-// other such ops: the sequence DPO step deadlocks within a few steps (seen
-// on 2 cores, goroutine dump: every pool goroutine in sync.Cond.Wait).
-// "go:parallelism=-1" (an unbounded pool) does not block that way and was
-// within 6% of ops_sequential on the tiny DPO step with 2 cores (median
-// s/step, alternating rounds on a shared machine: a 1-worker pool 0.86,
-// ops_sequential 0.65, parallelism=-1 0.61), but its unbounded fan-out makes concurrent Saturate calls share
-// one condition variable, and the backend prints a line to stdout whenever
-// the parallelism option is given, so it is not the default.
+// DefaultGoBackend is the pure-Go backend's configuration for finite runs
+// (Train, Sweep) when GOMLX_BACKEND is unset or exactly "go", unless
+// $ROBUSTPO_GO_BACKEND names another. "ops_sequential" runs a graph's ops
+// one after another on the calling goroutine, each op splitting its own work
+// (matmuls, GELU, softmax) over the backend's worker pool. Finite graphs are
+// many tiny ops, for which starting a goroutine per op (the parallel modes)
+// costs more than the op: a loop of 256 tabular Train runs took 62 s with
+// DefaultSeqGoBackend against 22.6 s with this.
 const DefaultGoBackend = "go:ops_sequential"
 
+// DefaultSeqGoBackend is the pure-Go backend's configuration for sequence
+// models (TrainSeq, SweepSeq, SeqBackend), with the same overrides as
+// DefaultGoBackend. "ops_parallel" runs independent ops of a graph
+// concurrently (a transformer's backward has many: the weight and input
+// gradients of every layer), which made the tiny DPO step 1.3–1.5× faster
+// than ops_sequential on 2 cores (`go run ./kernel bench --sweep=false`,
+// alternating runs: 0.33–0.38 s/step against 0.49–0.52). "parallelism=-1"
+// (an unbounded worker pool) is what makes that mode safe: with the
+// backend's bounded pool (2·GOMAXPROCS workers) an op that holds a worker
+// waits in WaitToStart/Saturate for workers held by other such ops, and the
+// step deadlocks within a few steps (goroutine dump: every pool goroutine in
+// sync.Cond.Wait); an unbounded pool starts every task at once.
+const DefaultSeqGoBackend = "go:ops_parallel,parallelism=-1"
+
 // GoBackendEnv names the environment variable that overrides
-// DefaultGoBackend.
+// DefaultGoBackend and DefaultSeqGoBackend.
 const GoBackendEnv = "ROBUSTPO_GO_BACKEND"
 
 // Backend returns a new compute backend (the caller Finalizes it), chosen
@@ -64,6 +69,23 @@ func Backend() (compute.Backend, error) {
 // configuration when set.
 func BackendCandidates() []BackendCandidate {
 	return Discovery{GoConfig: os.Getenv(GoBackendEnv)}.Candidates()
+}
+
+// SeqBackend is Backend for sequence models: the same choice, except that
+// the pure-Go backend runs with DefaultSeqGoBackend. TrainSeq and SweepSeq
+// use it; so should a notebook that builds lab/seqmodel models itself.
+func SeqBackend() (compute.Backend, error) {
+	b, _, err := StartBackend(SeqBackendCandidates())
+	return b, err
+}
+
+// SeqBackendCandidates returns the backends SeqBackend tries, best first.
+func SeqBackendCandidates() []BackendCandidate {
+	goConfig := os.Getenv(GoBackendEnv)
+	if goConfig == "" {
+		goConfig = DefaultSeqGoBackend
+	}
+	return Discovery{GoConfig: goConfig}.Candidates()
 }
 
 // StartBackend starts the first of cands that works, as Backend does (same
@@ -118,7 +140,7 @@ const kernelChoiceFile = "robustpo-backend-choice"
 // kernelSaw reports whether this process runs a GoNB cell and the kernel's
 // previous cells already printed line (GoNB runs each cell as a new process,
 // so "once per process" would repeat the choice under every cell). It
-// records line for the next cell. Outside GoNB ($GONB_TMP_DIR unset) it
+// records line for the next cells. Outside GoNB ($GONB_TMP_DIR unset) it
 // returns false.
 func kernelSaw(line string) bool {
 	dir := os.Getenv("GONB_TMP_DIR")
@@ -126,10 +148,13 @@ func kernelSaw(line string) bool {
 		return false
 	}
 	path := filepath.Join(dir, kernelChoiceFile)
-	if prev, err := os.ReadFile(path); err == nil && string(prev) == line {
-		return true
+	prev, _ := os.ReadFile(path)
+	for _, l := range strings.SplitAfter(string(prev), "\n") {
+		if l == line {
+			return true
+		}
 	}
-	_ = os.WriteFile(path, []byte(line), 0o644) // best effort: at worst the line repeats
+	_ = os.WriteFile(path, append(prev, line...), 0o644) // best effort: at worst the line repeats
 	return false
 }
 
@@ -143,11 +168,51 @@ func newBackend(config string) (b compute.Backend, err error) {
 			b, err = nil, fmt.Errorf("lab: starting backend %q: panic: %v", config, r)
 		}
 	}()
-	b, err = compute.NewWithConfig(config)
+	if strings.Contains(config, "parallelism=") {
+		b, err = newQuietly(config)
+	} else {
+		b, err = compute.NewWithConfig(config)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("lab: starting backend %q: %w", config, err)
 	}
 	return b, nil
+}
+
+// stdoutMu serialises newQuietly's swaps of os.Stdout.
+var stdoutMu sync.Mutex
+
+// parallelismLine matches what the go backend prints to stdout when its
+// configuration sets the parallelism ("Go backend: parallelism set to -1").
+var parallelismLine = regexp.MustCompile(`^Go backend: parallelism set to -?\d+\n`)
+
+// newQuietly starts config with os.Stdout redirected to a pipe and writes
+// back everything but the go backend's "parallelism set to" line, which
+// would otherwise appear in the output of every notebook cell that trains.
+func newQuietly(config string) (compute.Backend, error) {
+	stdoutMu.Lock()
+	defer stdoutMu.Unlock()
+	r, w, err := os.Pipe()
+	if err != nil {
+		return compute.NewWithConfig(config)
+	}
+	orig := os.Stdout
+	captured := make(chan []byte)
+	go func() {
+		data, _ := io.ReadAll(r)
+		r.Close()
+		captured <- data
+	}()
+	os.Stdout = w
+	b, err := func() (compute.Backend, error) {
+		defer func() { os.Stdout = orig }()
+		return compute.NewWithConfig(config)
+	}()
+	w.Close()
+	if rest := parallelismLine.ReplaceAll(<-captured, nil); len(rest) > 0 {
+		_, _ = orig.Write(rest)
+	}
+	return b, err
 }
 
 func firstLine(s string) string {

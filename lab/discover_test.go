@@ -2,6 +2,7 @@ package lab
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -190,6 +191,52 @@ func TestStartBackendOncePerKernel(t *testing.T) {
 	}
 	if got := start([]BackendCandidate{{"go:ops_sequential", "changed"}}); !strings.Contains(got, "changed") {
 		t.Errorf("a changed choice printed %q, want the new choice", got)
+	}
+	// Cells alternating between two choices (finite and sequence runs) print each once.
+	if got := start(cands) + start([]BackendCandidate{{"go:ops_sequential", "changed"}}); got != "" {
+		t.Errorf("alternating known choices printed %q, want nothing", got)
+	}
+}
+
+// TestSeqBackendCandidates checks the sequence models' pure-Go configuration
+// and its overrides.
+func TestSeqBackendCandidates(t *testing.T) {
+	t.Setenv("GOMLX_BACKEND", "go")
+	t.Setenv(GoBackendEnv, "")
+	if c := SeqBackendCandidates(); len(c) != 1 || c[0].Config != DefaultSeqGoBackend {
+		t.Errorf("GOMLX_BACKEND=go: SeqBackendCandidates() = %+v, want %s", c, DefaultSeqGoBackend)
+	}
+	if c := BackendCandidates(); len(c) != 1 || c[0].Config != DefaultGoBackend {
+		t.Errorf("GOMLX_BACKEND=go: BackendCandidates() = %+v, want %s", c, DefaultGoBackend)
+	}
+	t.Setenv(GoBackendEnv, "go:parallelism=3")
+	if c := SeqBackendCandidates(); c[0].Config != "go:parallelism=3" {
+		t.Errorf("%s set: SeqBackendCandidates() = %+v, want the override", GoBackendEnv, c)
+	}
+}
+
+// TestNewBackendQuiet checks that starting the go backend with a parallelism
+// option prints nothing to stdout (the backend itself prints a line).
+func TestNewBackendQuiet(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig := os.Stdout
+	os.Stdout = w
+	b, err := newBackend(DefaultSeqGoBackend)
+	os.Stdout = orig
+	w.Close()
+	out, _ := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Finalize()
+	if len(out) != 0 {
+		t.Errorf("starting %s printed %q to stdout, want nothing", DefaultSeqGoBackend, out)
+	}
+	if os.Stdout != orig {
+		t.Error("os.Stdout not restored")
 	}
 }
 

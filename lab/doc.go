@@ -173,7 +173,8 @@
 // overridden by $ROBUSTPO_GO_BACKEND). It prints its choice once to stderr and
 // never downloads anything; XLA backends need a build with cgo and the tag
 // "xla". StartBackend tries a given candidate list; MustBackend panics on
-// error (notebooks). Finite runs, sequence runs and sweeps all start their
-// backend through Backend(). Build with GOEXPERIMENT=simd for fast matrix
-// multiplications.
+// error (notebooks). Finite runs and sweeps start their backend through
+// Backend(); sequence runs through SeqBackend(), the same choice with the
+// pure-Go backend configured for large graphs (DefaultSeqGoBackend). Build
+// with GOEXPERIMENT=simd for fast matrix multiplications.
 package lab

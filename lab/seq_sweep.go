@@ -38,7 +38,7 @@ func SweepSeqWith(ctx context.Context, base Config, grid Grid, task *datasets.Se
 	if err != nil {
 		return nil, fmt.Errorf("lab: SweepSeq: %w", err)
 	}
-	backend, err := Backend()
+	backend, err := SeqBackend()
 	if err != nil {
 		return nil, fmt.Errorf("lab: SweepSeq: %w", err)
 	}

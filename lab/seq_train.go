@@ -129,7 +129,7 @@ func TrainSeqContext(ctx context.Context, cfg Config, task *datasets.SeqTask) (*
 	if err != nil {
 		return nil, err
 	}
-	backend, err := Backend()
+	backend, err := SeqBackend()
 	if err != nil {
 		return nil, err
 	}

@@ -143,10 +143,10 @@ func stepResult(name, backend string, s Size, ts []float64) Result {
 		SecPerStep: m, StepsPerSec: 1 / m, TokensPerS: float64(s.TokensPerStep()) / m}
 }
 
-// benchDPO times steps DPO steps on lab.Backend()'s choice. It returns the
-// result and the backend's description.
+// benchDPO times steps DPO steps on lab.SeqBackend()'s choice. It returns
+// the result and the backend's description.
 func benchDPO(s Size, steps int) (Result, string, error) {
-	rig, err := newDPORig(s, lab.BackendCandidates())
+	rig, err := newDPORig(s, lab.SeqBackendCandidates())
 	if err != nil {
 		return Result{}, "", err
 	}

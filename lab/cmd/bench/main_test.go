@@ -156,7 +156,7 @@ func TestRunOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(rep.Results) != 1 || rep.Results[0].Name != "lab dpo-step" || rep.Results[0].Steps != 2 || rep.GOMAXPROCS < 1 ||
-		!strings.HasPrefix(rep.Backend, lab.DefaultGoBackend) {
+		!strings.HasPrefix(rep.Backend, lab.DefaultSeqGoBackend) {
 		t.Errorf("report %+v", rep)
 	}
 	if !strings.Contains(stdout.String(), "lab dpo-step") {
