@@ -36,11 +36,12 @@ func benchPairBatches(tb testing.TB) (chosen, rejected Batch) {
 // backward on 32 chosen and 32 rejected sequences of 48 tokens, Adam update;
 // vocab 64, d_model 128, 2 layers, 4 heads) on the go backend, as tokens/s
 // with tokens = 2·32·48 per step. SEQMODEL_BENCH_BACKEND overrides the
-// backend config (default "go:ops_sequential").
+// backend config (default "go:ops_parallel,parallelism=-1", the lab's
+// DefaultSeqGoBackend).
 func BenchmarkDPOStepTiny(b *testing.B) {
 	config := os.Getenv("SEQMODEL_BENCH_BACKEND")
 	if config == "" {
-		config = "go:ops_sequential"
+		config = "go:ops_parallel,parallelism=-1"
 	}
 	backend, err := compute.NewWithConfig(config)
 	if err != nil {
