@@ -131,8 +131,8 @@
 // combination. Sweep (SweepContext, SweepWith with SweepOptions) trains them
 // on a FiniteData: cached configs load from the run cache, finite configs of
 // equal structure train as one batched graph with a leading config axis (a
-// Run equal to Train's: the same arithmetic for tabular policies, equal up to
-// rounding for log-linear ones), the rest alone, up to Workers at a time. SweepSeq (SweepSeqWith) does the same for a SeqTask, one run at a
+// Run equal to Train's: Train runs the same graph with one config), the rest
+// alone, up to Workers at a time. SweepSeq (SweepSeqWith) does the same for a SeqTask, one run at a
 // time by default; with the run cache on it first builds the SFT references
 // and reward ensembles the configs share, once each. A config that fails becomes a row holding its error; the
 // others go on.

@@ -55,7 +55,8 @@ func SweepContext(ctx context.Context, base Config, grid Grid, data *datasets.Fi
 //     config axis; β, γ, ε and the learning rate are per-config constants. The
 //     batch's configs are split into Workers shards (one per core by
 //     default), each running that graph over its own configs concurrently. Each config draws its reward fit and minibatches from its own Seed exactly as
-//     Train does, so its Run equals Train's up to rounding. Reward fits are
+//     Train does, so its Run equals Train's (Train runs this graph with one
+//     config). Reward fits are
 //     shared by configs that differ only in fields the fit ignores.
 //   - Every other config (RLHF, groups of one) runs through TrainContext, up to
 //     Workers at a time.

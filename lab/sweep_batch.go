@@ -21,7 +21,7 @@ import (
 const maxBatchElems = 1 << 21
 
 // sweepUnroll is the largest number of optimizer steps unrolled in one
-// batched graph: more steps per call than Train's maxUnroll, since a batched
+// batched graph: more steps per call than train's maxUnroll, since a batched
 // call's fixed costs (constants, state transfers) are larger.
 const sweepUnroll = 16
 
@@ -576,7 +576,7 @@ func (bt *batchTrainer) run(ctx context.Context, runs []*Run, errs []error, rngs
 // ∂L/∂h at the 2B gathered positions (small tensors), a scatter-add places it
 // in ∂L/∂log π, the KL term adds −γ·π_ref/P, and the log-softmax backward
 // g − softmax·Σ_y g gives ∂L/∂logits, and ∂L/∂θ = (∂L/∂logits)·φ. This is
-// the arithmetic autodiff performs through Train's whole graph, with fewer
+// the arithmetic autodiff performs through train's whole graph, with fewer
 // full-size [C, P, R] tensors per step.
 func (bt *batchTrainer) newStepExec() (*Exec, error) {
 	pr, C := bt.pr, bt.c
@@ -652,7 +652,7 @@ func (bt *batchTrainer) scatterPairs(pos1, pos2, g1, g2 *Node) *Node {
 
 // update applies one optimizer step (cfg0.Optimizer, per-config learning
 // rates lr at θ's shape) to θ with gradient grad and returns θ', m', v', t+1,
-// with the arithmetic of Train's in-graph optimizer.
+// with the arithmetic of train's in-graph optimizer (optim.go).
 func (bt *batchTrainer) update(theta, m, v, t, grad, lr *Node) (*Node, *Node, *Node, *Node) {
 	g := theta.Graph()
 	t = AddScalar(t, 1)

@@ -18,15 +18,15 @@ import (
 //
 // The only term that needs π itself is the forward KL of PDPO and EDPO:
 // ∂(γ·KL(π_ref‖π_θ))/∂θ = (γ/P)·(π_θ − π_ref), one fused softmax per step.
-// This is the gradient Train's autodiff computes, up to rounding.
+// This is the gradient that autodiff through the losses package (train, the
+// reference) computes, up to rounding.
 
 // sharedPairs reports whether every config of bt trains, at every step, on
 // the same response pairs (positions within its own [P·R] table): full
 // batches of the DPO family, or of Distill and EDPO when every config drew
 // the same ρ (their reward differences may still differ). The step then
-// needs no per-step example inputs: Δh = θ·D and the scatter back is g·Dᵀ,
-// with D the constant [P·R, N] matrix holding +1 at (y₁, n) and −1 at
-// (y₂, n) for pair n.
+// needs no per-step example inputs: the pairs' positions and reward
+// differences are constants of the graph (sharedPositions).
 func (bt *batchTrainer) sharedPairs(batch int) bool {
 	if bt.pr.kind != Tabular || batch != bt.n {
 		return false
@@ -71,7 +71,7 @@ func (bt *batchTrainer) sharedPositions() (pos1, pos2 []int32) {
 // [C, B] unused here, and rd [C, B, k] for Distill and EDPO).
 // Outputs: θ', m', v', t + K, and the pair-loss terms [K, C] before each
 // step (the loss without γ·KL, which is finite wherever θ is: they are there
-// to name the step of a non-finite loss, as Train does).
+// to name the step at which a loss turns non-finite).
 func (bt *batchTrainer) newTabularStepExec(shared bool) (*Exec, error) {
 	pr, C, n := bt.pr, bt.c, bt.n
 	per := bt.stepInputs()
@@ -110,6 +110,7 @@ func (bt *batchTrainer) newTabularStepExec(shared bool) (*Exec, error) {
 					rd = in[4]
 				}
 			}
+			// θ at the pairs' two responses: their difference is Δh (above).
 			thetaFlat := Reshape(theta, C*pr.p*pr.r)
 			h1 := Reshape(Gather(thetaFlat, posC), C, B)
 			h2 := Reshape(Gather(thetaFlat, posR), C, B)
