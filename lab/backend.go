@@ -197,7 +197,7 @@ func newQuietly(config string) (compute.Backend, error) {
 		return compute.NewWithConfig(config)
 	}
 	orig := os.Stdout
-	captured := make(chan []byte)
+	captured := make(chan []byte, 1) // buffered: a panic below leaves nobody to receive
 	go func() {
 		data, _ := io.ReadAll(r)
 		r.Close()
@@ -205,10 +205,9 @@ func newQuietly(config string) (compute.Backend, error) {
 	}()
 	os.Stdout = w
 	b, err := func() (compute.Backend, error) {
-		defer func() { os.Stdout = orig }()
+		defer func() { os.Stdout = orig; w.Close() }()
 		return compute.NewWithConfig(config)
 	}()
-	w.Close()
 	if rest := parallelismLine.ReplaceAll(<-captured, nil); len(rest) > 0 {
 		_, _ = orig.Write(rest)
 	}
