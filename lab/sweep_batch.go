@@ -369,13 +369,18 @@ func (bt *batchTrainer) run(ctx context.Context, runs []*Run, errs []error, rngs
 	if batch == 0 || batch > n {
 		batch = n
 	}
+	all := make([][]int32, C) // every config's N examples
+	for c := range all {
+		all[c] = identity(n)
+	}
+	examples := bt.examples(all)
 	shared := bt.sharedPairs(batch)
 	var stepExec *Exec
 	var err error
 	if pr.kind == Tabular {
-		stepExec, err = bt.newTabularStepExec(shared)
+		stepExec, err = bt.newTabularStepExec(shared, examples)
 	} else {
-		stepExec, err = bt.newStepExec()
+		stepExec, err = bt.newStepExec(examples)
 	}
 	if err != nil {
 		for c := range alive {
@@ -384,19 +389,7 @@ func (bt *batchTrainer) run(ctx context.Context, runs []*Run, errs []error, rngs
 		return
 	}
 	defer stepExec.Finalize()
-	all := make([][]int32, C) // every config's N examples
-	for c := range all {
-		all[c] = identity(n)
-	}
-	examples := bt.examples(all)
-	evalExec, err := NewExec(bt.backend, func(theta *Node) *Node {
-		g := theta.Graph()
-		in := make([]*Node, len(examples))
-		for i, x := range examples {
-			in[i] = Const(g, x)
-		}
-		return bt.losses(theta, in)
-	})
+	evalExec, err := NewExec(bt.backend, func(theta *Node) *Node { return bt.fullLoss(theta, examples) })
 	if err != nil {
 		for c := range alive {
 			fail(c, fmt.Errorf("lab: building batched %s evaluation: %w", method, err))
@@ -422,15 +415,10 @@ func (bt *batchTrainer) run(ctx context.Context, runs []*Run, errs []error, rngs
 	// pay for waking threads (a few µs of metrics per config; with one
 	// config, starting goroutines per log cost Train 9% of its time).
 	workers := min(max(1, runtime.GOMAXPROCS(0)), C/8)
-	logAt := func(step int) {
-		out, err := evalExec.Exec1(theta)
-		if err != nil {
-			for c := range alive {
-				fail(c, fmt.Errorf("lab: %s step %d: evaluating loss: %w", method, step, err))
-			}
-			return
-		}
-		ls := tensors.MustCopyFlatData[float64](out)
+	// logAt logs every live config's metrics at θ, with the losses on its full
+	// data lossAt [C] (from the step graph, or evalExec at step 0).
+	logAt := func(step int, lossAt *tensors.Tensor) {
+		ls := tensors.MustCopyFlatData[float64](lossAt)
 		logConfig := func(c int) {
 			if !alive[c] {
 				return
@@ -468,7 +456,13 @@ func (bt *batchTrainer) run(ctx context.Context, runs []*Run, errs []error, rngs
 		}
 		wg.Wait()
 	}
-	logAt(0)
+	if l0, err := evalExec.Exec1(theta); err != nil {
+		for c := range alive {
+			fail(c, fmt.Errorf("lab: %s step 0: evaluating loss: %w", method, err))
+		}
+	} else {
+		logAt(0, l0)
+	}
 	steps, logEvery := cfg0.Steps, cfg0.LogEvery
 	for done := 0; done < steps && anyAlive(); {
 		if err := ctx.Err(); err != nil {
@@ -561,7 +555,7 @@ func (bt *batchTrainer) run(ctx context.Context, runs []*Run, errs []error, rngs
 			progress(live * k)
 		}
 		if done%logEvery == 0 || done == steps {
-			logAt(done)
+			logAt(done, out[5])
 		}
 	}
 	for c, th := range last {
@@ -581,7 +575,8 @@ func (bt *batchTrainer) run(ctx context.Context, runs []*Run, errs []error, rngs
 // c·P·R + x·R + y of their two responses in the [C·P·R] log-probs, log π_ref
 // at them, and their reward differences.
 // Outputs: θ', m', v', t + K, losses [K, C] (each config's loss before each
-// step, computed to detect a non-finite loss: its KL term is klStep).
+// step, computed to detect a non-finite loss: its KL term is klStep), and
+// fullLoss at θ' [C] for the metrics logged after the call.
 //
 // The gradient is taken by hand below the examples' log-ratios: autodiff gives
 // ∂L/∂h at the 2B gathered positions (small tensors), a scatter-add places it
@@ -589,7 +584,7 @@ func (bt *batchTrainer) run(ctx context.Context, runs []*Run, errs []error, rngs
 // g − softmax·Σ_y g gives ∂L/∂logits, and ∂L/∂θ = (∂L/∂logits)·φ. This is
 // the arithmetic autodiff performs through train's whole graph, with fewer
 // full-size [C, P, R] tensors per step.
-func (bt *batchTrainer) newStepExec() (*Exec, error) {
+func (bt *batchTrainer) newStepExec(full []*tensors.Tensor) (*Exec, error) {
 	pr, C := bt.pr, bt.c
 	per := bt.stepInputs()
 	fn := func(inputs []*Node) []*Node {
@@ -636,7 +631,7 @@ func (bt *batchTrainer) newStepExec() (*Exec, error) {
 			}
 			theta, m, v, t = bt.update(theta, m, v, t, grad, lr)
 		}
-		return []*Node{theta, m, v, t, Stack(stepLosses, 0)}
+		return []*Node{theta, m, v, t, Stack(stepLosses, 0), bt.fullLoss(theta, full)}
 	}
 	return bt.compileStep("sweep_", fn)
 }
@@ -772,6 +767,18 @@ func (bt *batchTrainer) policyLogits(theta *Node, k *batchConsts) *Node {
 	}
 	phi := Const(theta.Graph(), tensors.FromFlatDataAndDimensions(pr.features, pr.p*pr.r, pr.f))
 	return Add(k.ref, Reshape(MatMul(theta, Transpose(phi, 0, 1)), C, pr.p, pr.r))
+}
+
+// fullLoss returns each config's loss [C] at θ on its full data, full (the
+// examples of every config's N examples, see examples): what Run.History logs
+// as "loss".
+func (bt *batchTrainer) fullLoss(theta *Node, full []*tensors.Tensor) *Node {
+	g := theta.Graph()
+	in := make([]*Node, len(full))
+	for i, x := range full {
+		in[i] = Const(g, x)
+	}
+	return bt.losses(theta, in)
 }
 
 // losses returns each config's loss [C] at θ on the examples in (one step's

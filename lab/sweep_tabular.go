@@ -69,10 +69,11 @@ func (bt *batchTrainer) sharedPositions() (pos1, pos2 []int32) {
 // [K] marker whose length is the number of steps, or for each of the K steps
 // the stepInputs() nodes of examples (posC, posR [C, B, 1], refC, refR
 // [C, B] unused here, and rd [C, B, k] for Distill and EDPO).
-// Outputs: θ', m', v', t + K, and the pair-loss terms [K, C] before each
-// step (the loss without γ·KL, which is finite wherever θ is: they are there
-// to name the step at which a loss turns non-finite).
-func (bt *batchTrainer) newTabularStepExec(shared bool) (*Exec, error) {
+// Outputs: θ', m', v', t + K, the pair-loss terms [K, C] before each step
+// (the loss without γ·KL, which is finite wherever θ is: they are there to
+// name the step at which a loss turns non-finite), and fullLoss at θ' [C]
+// for the metrics logged after the call.
+func (bt *batchTrainer) newTabularStepExec(shared bool, full []*tensors.Tensor) (*Exec, error) {
 	pr, C, n := bt.pr, bt.c, bt.n
 	per := bt.stepInputs()
 	var pos1, pos2 []int32
@@ -124,7 +125,7 @@ func (bt *batchTrainer) newTabularStepExec(shared bool) (*Exec, error) {
 			}
 			theta, m, v, t = bt.update(theta, m, v, t, grad, lr)
 		}
-		return []*Node{theta, m, v, t, Stack(stepLosses, 0)}
+		return []*Node{theta, m, v, t, Stack(stepLosses, 0), bt.fullLoss(theta, full)}
 	}
 	return bt.compileStep("sweep_tabular_", fn)
 }
