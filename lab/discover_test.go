@@ -238,6 +238,13 @@ func TestNewBackendQuiet(t *testing.T) {
 	if os.Stdout != orig {
 		t.Error("os.Stdout not restored")
 	}
+	// A bad value fails with an error naming the configuration, and stdout is back.
+	if _, err := newBackend("go:parallelism=many"); err == nil || !strings.Contains(err.Error(), `"go:parallelism=many"`) {
+		t.Errorf("bad parallelism: err = %v, want an error naming the config", err)
+	}
+	if os.Stdout != orig {
+		t.Error("os.Stdout not restored after a failed start")
+	}
 }
 
 func TestStartBackendAllFail(t *testing.T) {
