@@ -66,19 +66,7 @@ func newStepExec(backend compute.Backend, name string, loss lossBuilder, opt Opt
 			l := loss(theta, batch)
 			stepLosses[i] = l
 			g := Gradient(l, theta)[0]
-			t = AddScalar(t, 1)
-			switch opt {
-			case SGD:
-				theta = Sub(theta, MulScalar(g, lr))
-			default:
-				m = Add(MulScalar(m, adamBeta1), MulScalar(g, 1-adamBeta1))
-				v = Add(MulScalar(v, adamBeta2), MulScalar(Square(g), 1-adamBeta2))
-				c1 := OneMinus(Pow(Scalar(t.Graph(), t.DType(), adamBeta1), t))
-				c2 := OneMinus(Pow(Scalar(t.Graph(), t.DType(), adamBeta2), t))
-				mHat := Div(m, c1)
-				vHat := Div(v, c2)
-				theta = Sub(theta, MulScalar(Div(mHat, AddScalar(Sqrt(vHat), adamEpsilon)), lr))
-			}
+			theta, m, v, t = optimizerStep(opt, theta, m, v, t, g, Scalar(theta.Graph(), theta.DType(), lr))
 		}
 		return []*Node{theta, m, v, t, Stack(stepLosses, 0)}
 	}
@@ -87,6 +75,23 @@ func newStepExec(backend compute.Backend, name string, loss lossBuilder, opt Opt
 		return nil, fmt.Errorf("lab: building %s step: %w", name, err)
 	}
 	return exec.WithName(name), nil
+}
+
+// optimizerStep applies one step of opt (see Optimizer) to θ with gradient g
+// and returns θ', m', v', t + 1. lr is a scalar node, or one of θ's shape
+// holding each entry's learning rate (the batched trainer's per-config rates).
+func optimizerStep(opt Optimizer, theta, m, v, t, g, lr *Node) (*Node, *Node, *Node, *Node) {
+	t = AddScalar(t, 1)
+	if opt == SGD {
+		return Sub(theta, Mul(g, lr)), m, v, t
+	}
+	m = Add(MulScalar(m, adamBeta1), MulScalar(g, 1-adamBeta1))
+	v = Add(MulScalar(v, adamBeta2), MulScalar(Square(g), 1-adamBeta2))
+	c1 := OneMinus(Pow(Scalar(t.Graph(), t.DType(), adamBeta1), t))
+	c2 := OneMinus(Pow(Scalar(t.Graph(), t.DType(), adamBeta2), t))
+	mHat := Div(m, c1)
+	vHat := Div(v, c2)
+	return Sub(theta, Mul(Div(mHat, AddScalar(Sqrt(vHat), adamEpsilon)), lr)), m, v, t
 }
 
 // newEvalExec builds the Exec that evaluates loss(θ, idx) without updating.

@@ -629,7 +629,7 @@ func (bt *batchTrainer) newStepExec(full []*tensors.Tensor) (*Exec, error) {
 			if phi != nil {
 				grad = MatMul(Reshape(grad, C, pr.p*pr.r), phi) // [C, F]
 			}
-			theta, m, v, t = bt.update(theta, m, v, t, grad, lr)
+			theta, m, v, t = optimizerStep(bt.cfgs[0].Optimizer, theta, m, v, t, grad, lr)
 		}
 		return []*Node{theta, m, v, t, Stack(stepLosses, 0), bt.fullLoss(theta, full)}
 	}
@@ -656,32 +656,6 @@ func (bt *batchTrainer) scatterPairs(pos1, pos2, g1, g2 *Node) *Node {
 	return Reshape(Add(Scatter(pos1, Reshape(g1, n), flat, false, false), Scatter(pos2, Reshape(g2, n), flat, false, false)), C, pr.p, pr.r)
 }
 
-// update applies one optimizer step (cfg0.Optimizer, per-config learning
-// rates lr at θ's shape) to θ with gradient grad and returns θ', m', v', t+1,
-// with the arithmetic of train's in-graph optimizer (optim.go).
-func (bt *batchTrainer) update(theta, m, v, t, grad, lr *Node) (*Node, *Node, *Node, *Node) {
-	g := theta.Graph()
-	t = AddScalar(t, 1)
-	if bt.cfgs[0].Optimizer == SGD {
-		return Sub(theta, Mul(grad, lr)), m, v, t
-	}
-	m = Add(MulScalar(m, adamBeta1), MulScalar(grad, 1-adamBeta1))
-	v = Add(MulScalar(v, adamBeta2), MulScalar(Square(grad), 1-adamBeta2))
-	c1 := OneMinus(Pow(Scalar(g, t.DType(), adamBeta1), t))
-	c2 := OneMinus(Pow(Scalar(g, t.DType(), adamBeta2), t))
-	mHat := Div(m, c1)
-	vHat := Div(v, c2)
-	return Sub(theta, Mul(Div(mHat, AddScalar(Sqrt(vHat), adamEpsilon)), lr)), m, v, t
-}
-
-// values returns f(cfg) for every config of the batch.
-func (bt *batchTrainer) values(f func(Config) float64) []float64 {
-	vs := make([]float64, bt.c)
-	for c, cfg := range bt.cfgs {
-		vs[c] = f(cfg)
-	}
-	return vs
-}
 
 // hasKL reports whether the batch's loss adds γ·KL(π_ref‖π_θ) (PDPO, EDPO).
 func (bt *batchTrainer) hasKL() bool {

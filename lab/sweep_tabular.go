@@ -123,7 +123,7 @@ func (bt *batchTrainer) newTabularStepExec(shared bool, full []*tensors.Tensor) 
 				p := Softmax(Add(kc.ref, theta), -1)
 				grad = Add(grad, Mul(Sub(p, kc.klA), gammaP))
 			}
-			theta, m, v, t = bt.update(theta, m, v, t, grad, lr)
+			theta, m, v, t = optimizerStep(bt.cfgs[0].Optimizer, theta, m, v, t, grad, lr)
 		}
 		return []*Node{theta, m, v, t, Stack(stepLosses, 0), bt.fullLoss(theta, full)}
 	}
