@@ -656,7 +656,6 @@ func (bt *batchTrainer) scatterPairs(pos1, pos2, g1, g2 *Node) *Node {
 	return Reshape(Add(Scatter(pos1, Reshape(g1, n), flat, false, false), Scatter(pos2, Reshape(g2, n), flat, false, false)), C, pr.p, pr.r)
 }
 
-
 // hasKL reports whether the batch's loss adds γ·KL(π_ref‖π_θ) (PDPO, EDPO).
 func (bt *batchTrainer) hasKL() bool {
 	m := bt.cfgs[0].Method
