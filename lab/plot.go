@@ -279,25 +279,37 @@ func (f *Figure) SVG() ([]byte, error) {
 
 // Save writes the figure to path: SVG for ".svg", PNG for ".png".
 func (f *Figure) Save(path string) error {
+	l, err := f.layout()
+	if err != nil {
+		return fmt.Errorf("lab: saving %s: %w", path, err)
+	}
+	return l.save(path)
+}
+
+// Display shows the figure inline when running inside a GoNB notebook
+// (gonbui.IsNotebook) and does nothing elsewhere. Rendering errors are shown
+// in the notebook as text. It returns f.
+func (f *Figure) Display() *Figure {
+	if gonbui.IsNotebook {
+		displaySVG(f.SVG())
+	}
+	return f
+}
+
+// save writes the layout to path: SVG for ".svg", PNG for ".png".
+func (l *layout) save(path string) error {
 	var data []byte
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".svg":
-		b, err := f.SVG()
+		b, err := l.svg()
 		if err != nil {
 			return fmt.Errorf("lab: saving %s: %w", path, err)
 		}
 		data = b
 	case ".png":
-		l, err := f.layout()
-		if err != nil {
-			return fmt.Errorf("lab: saving %s: %w", path, err)
-		}
 		w, h := l.size()
 		c := vgimg.New(w, h)
-		dc := draw.New(c)
-		dc.SetColor(color.White)
-		dc.Fill(dc.Rectangle.Path())
-		l.draw(dc)
+		l.paint(c)
 		var buf bytes.Buffer
 		if _, err := (vgimg.PngCanvas{Canvas: c}).WriteTo(&buf); err != nil {
 			return fmt.Errorf("lab: saving %s: %w", path, err)
@@ -312,23 +324,15 @@ func (f *Figure) Save(path string) error {
 	return nil
 }
 
-// Display shows the figure inline when running inside a GoNB notebook
-// (gonbui.IsNotebook) and does nothing elsewhere. Rendering errors are shown
-// in the notebook as text. It returns f.
-func (f *Figure) Display() *Figure {
-	if !gonbui.IsNotebook {
-		return f
-	}
-	svg, err := f.SVG()
+// displaySVG shows svg inline in a GoNB notebook, or err as text, and waits
+// until GoNB has the content: a cell's process may exit right after.
+func displaySVG(svg []byte, err error) {
 	if err != nil {
 		gonbui.DisplayHTML("<pre>" + html.EscapeString(err.Error()) + "</pre>")
-		gonbui.Sync()
-		return f
+	} else {
+		gonbui.DisplaySVG(string(svg))
 	}
-	gonbui.DisplaySVG(string(svg))
-	// Wait until GoNB has the content: a cell's process may exit right after.
 	gonbui.Sync()
-	return f
 }
 
 // Text sizes in points for a 10 cm wide panel; textScale scales them with
@@ -544,15 +548,20 @@ func (l *layout) draw(c draw.Canvas) {
 	}
 }
 
+// paint draws the layout on a white background on c.
+func (l *layout) paint(c vg.CanvasSizer) {
+	dc := draw.New(c)
+	dc.SetColor(color.White)
+	dc.Fill(dc.Rectangle.Path())
+	l.draw(dc)
+}
+
 // svg renders the layout as an SVG document whose text falls back to Arial,
 // Helvetica or any sans-serif font where Liberation Sans is not installed.
 func (l *layout) svg() ([]byte, error) {
 	w, h := l.size()
 	c := vgsvg.New(w, h)
-	dc := draw.New(c)
-	dc.SetColor(color.White)
-	dc.Fill(dc.Rectangle.Path())
-	l.draw(dc)
+	l.paint(c)
 	var buf bytes.Buffer
 	if _, err := c.WriteTo(&buf); err != nil {
 		return nil, fmt.Errorf("lab: rendering SVG: %w", err)

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"image/color"
 	"math"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/janpfeifer/gonb/gonbui"
@@ -381,32 +379,19 @@ func (c *Chart) SVG() ([]byte, error) {
 	return b, nil
 }
 
-// Save writes the chart to path as SVG (the extension must be ".svg").
+// Save writes the chart to path: SVG for ".svg", PNG for ".png".
 func (c *Chart) Save(path string) error {
-	if ext := strings.ToLower(filepath.Ext(path)); ext != ".svg" {
-		return fmt.Errorf("lab: saving chart %s: unknown extension %q (want .svg)", path, ext)
+	if len(c.plots) == 0 {
+		return fmt.Errorf("lab: saving chart %s: no panels (no rows to plot)", path)
 	}
-	b, err := c.SVG()
-	if err != nil {
-		return fmt.Errorf("lab: saving chart %s: %w", path, err)
-	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		return fmt.Errorf("lab: saving chart: %w", err)
-	}
-	return nil
+	return c.layout().save(path)
 }
 
 // Display shows the chart inline in a GoNB notebook (gonbui.IsNotebook) and
 // does nothing elsewhere; rendering errors are shown as text. It returns c.
 func (c *Chart) Display() *Chart {
-	if !gonbui.IsNotebook {
-		return c
+	if gonbui.IsNotebook {
+		displaySVG(c.SVG())
 	}
-	svg, err := c.SVG()
-	if err != nil {
-		gonbui.DisplayHTML("<pre>" + err.Error() + "</pre>")
-		return c
-	}
-	gonbui.DisplaySVG(string(svg))
 	return c
 }
