@@ -46,10 +46,11 @@ const GoBackendEnv = "ROBUSTPO_GO_BACKEND"
 // by Discovery's Candidates, best first: $GOMLX_BACKEND when set; an
 // NVIDIA GPU with a CUDA PJRT plugin ("xla:<abs path>"); an installed XLA CPU
 // plugin ("xla:cpu"); the pure-Go backend (DefaultGoBackend). The first call
-// prints the choice to stderr in one line (in a GoNB notebook, under the
-// first cell that starts a backend, and again only when the choice changes);
-// a candidate that fails to start
-// is skipped with one line saying why. Nothing is ever downloaded. It never
+// prints the choice in one line to stdout, as information, not an error (in a
+// GoNB notebook, under the first cell that starts a backend, and again only
+// when the choice changes); a candidate that fails to start is skipped with
+// one "lab: warning: …" line on stderr saying why and what runs instead.
+// Nothing is ever downloaded. It never
 // panics: when the last candidate fails too (or $GOMLX_BACKEND names a backend
 // that does not start) the error names the configuration.
 //
@@ -89,11 +90,17 @@ func SeqBackendCandidates() []BackendCandidate {
 }
 
 // StartBackend starts the first of cands that works, as Backend does (same
-// one-time line on stderr, one line per fallback), and returns it with the
-// candidate that started.
+// one-time line on stdout, one warning line on stderr per fallback), and
+// returns it with the candidate that started.
 func StartBackend(cands []BackendCandidate) (compute.Backend, BackendCandidate, error) {
-	return startBackend(cands, os.Stderr, &printOnce)
+	return startBackend(cands, stdout{}, os.Stderr, &printOnce)
 }
+
+// stdout writes to os.Stdout as it is at each write (newQuietly swaps it
+// while a backend starts).
+type stdout struct{}
+
+func (stdout) Write(p []byte) (int, error) { return os.Stdout.Write(p) }
 
 // MustBackend is Backend for notebooks and examples: it panics on error.
 func MustBackend() compute.Backend {
@@ -108,8 +115,10 @@ func MustBackend() compute.Backend {
 var printOnce sync.Once
 
 // startBackend starts the first candidate that works. It reports the
-// choice on w once per once, and each failure that falls back on w.
-func startBackend(cands []BackendCandidate, w io.Writer, once *sync.Once) (compute.Backend, BackendCandidate, error) {
+// choice on info once per once (information: a notebook shows stdout plainly),
+// and each failure that falls back on warn as a warning line (a notebook shows
+// stderr in red).
+func startBackend(cands []BackendCandidate, info, warn io.Writer, once *sync.Once) (compute.Backend, BackendCandidate, error) {
 	var errs []error
 	for i, c := range cands {
 		b, err := newBackend(c.Config)
@@ -117,14 +126,15 @@ func startBackend(cands []BackendCandidate, w io.Writer, once *sync.Once) (compu
 			once.Do(func() {
 				line := fmt.Sprintf("lab: backend %s: %s\n", c.Config, c.Reason)
 				if !kernelSaw(line) {
-					fmt.Fprint(w, line)
+					fmt.Fprint(info, line)
 				}
 			})
 			return b, c, nil
 		}
 		errs = append(errs, err)
 		if i+1 < len(cands) {
-			fmt.Fprintf(w, "lab: %s; falling back to %s\n", firstLine(err.Error()), cands[i+1].Config)
+			fmt.Fprintf(warn, "lab: warning: %s; falling back to %s\n",
+				strings.TrimPrefix(firstLine(err.Error()), "lab: "), cands[i+1].Config)
 		}
 	}
 	if len(errs) == 0 {

@@ -139,11 +139,14 @@ func TestSitePackagesOrderAndDedup(t *testing.T) {
 	}
 }
 
+// TestStartBackendFallsBack checks that a failing candidate is skipped with
+// one warning line on the warning writer (stderr: red in a notebook) and the
+// choice goes, once, to the information writer (stdout).
 func TestStartBackendFallsBack(t *testing.T) {
-	var out bytes.Buffer
+	var info, warn bytes.Buffer
 	var once sync.Once
 	cands := []BackendCandidate{{"nosuchbackend:x", "test"}, {"go:ops_sequential", "fallback"}}
-	b, c, err := startBackend(cands, &out, &once)
+	b, c, err := startBackend(cands, &info, &warn, &once)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,20 +154,48 @@ func TestStartBackendFallsBack(t *testing.T) {
 	if c != cands[1] {
 		t.Errorf("started %+v, want %+v", c, cands[1])
 	}
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 2 || !strings.Contains(lines[0], `"nosuchbackend:x"`) || !strings.Contains(lines[0], "falling back to go:ops_sequential") ||
-		!strings.HasPrefix(lines[1], "lab: backend go:ops_sequential: fallback") {
-		t.Errorf("output %q: want a fallback line then the choice", out.String())
+	w := warn.String()
+	if strings.Count(w, "\n") != 1 || !strings.HasPrefix(w, "lab: warning: starting backend ") || !strings.Contains(w, `"nosuchbackend:x"`) ||
+		!strings.HasSuffix(w, "; falling back to go:ops_sequential\n") {
+		t.Errorf("warnings %q: want one line \"lab: warning: starting backend \\\"nosuchbackend:x\\\": …; falling back to go:ops_sequential\"", w)
+	}
+	if got := info.String(); got != "lab: backend go:ops_sequential: fallback\n" {
+		t.Errorf("information %q: want the choice alone", got)
 	}
 	// The choice is printed once.
-	out.Reset()
-	b2, _, err := startBackend(cands[1:], &out, &once)
+	info.Reset()
+	warn.Reset()
+	b2, _, err := startBackend(cands[1:], &info, &warn, &once)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b2.Finalize()
-	if out.Len() != 0 {
-		t.Errorf("second start printed %q, want nothing", out.String())
+	if info.Len()+warn.Len() != 0 {
+		t.Errorf("second start printed %q and %q, want nothing", info.String(), warn.String())
+	}
+}
+
+// TestStartBackendChoiceOnStdout checks that StartBackend's choice line goes
+// to os.Stdout, not os.Stderr (a notebook shows stderr as an error box).
+func TestStartBackendChoiceOnStdout(t *testing.T) {
+	t.Setenv("GONB_TMP_DIR", "")
+	var warn bytes.Buffer
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig := os.Stdout
+	os.Stdout = w
+	b, _, err := startBackend([]BackendCandidate{{"go:ops_sequential", "stdout test"}}, stdout{}, &warn, new(sync.Once))
+	os.Stdout = orig
+	w.Close()
+	out, _ := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Finalize()
+	if string(out) != "lab: backend go:ops_sequential: stdout test\n" || warn.Len() != 0 {
+		t.Errorf("stdout %q, stderr %q: want the choice on stdout only", out, warn.String())
 	}
 }
 
@@ -176,7 +207,7 @@ func TestStartBackendOncePerKernel(t *testing.T) {
 	cands := []BackendCandidate{{"go:ops_sequential", "cell"}}
 	start := func(cands []BackendCandidate) string {
 		var out bytes.Buffer
-		b, _, err := startBackend(cands, &out, new(sync.Once)) // a new process: a fresh Once
+		b, _, err := startBackend(cands, &out, &out, new(sync.Once)) // a new process: a fresh Once
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -249,11 +280,11 @@ func TestNewBackendQuiet(t *testing.T) {
 
 func TestStartBackendAllFail(t *testing.T) {
 	var out bytes.Buffer
-	_, _, err := startBackend([]BackendCandidate{{"nosuch1:", "a"}, {"nosuch2:", "b"}}, &out, new(sync.Once))
+	_, _, err := startBackend([]BackendCandidate{{"nosuch1:", "a"}, {"nosuch2:", "b"}}, &out, &out, new(sync.Once))
 	if err == nil || !strings.Contains(err.Error(), `"nosuch2:"`) {
 		t.Errorf("err = %v, want one naming the last candidate", err)
 	}
-	if _, _, err := startBackend(nil, &out, new(sync.Once)); err == nil {
+	if _, _, err := startBackend(nil, &out, &out, new(sync.Once)); err == nil {
 		t.Error("no candidates: want an error")
 	}
 }
