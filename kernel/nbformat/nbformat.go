@@ -1,9 +1,12 @@
-// Package nbformat reads and writes Jupyter notebooks (nbformat 4).
+// Package nbformat reads and writes Jupyter notebooks (nbformat 4.5).
 //
 // Load validates what a runner needs before starting a kernel: the file
 // exists, is JSON, is an object with nbformat ≥ 4 and a "cells" list whose
-// cells have a known cell_type. Unknown fields are preserved on write
-// (cell and notebook metadata are kept as raw JSON maps).
+// cells have a known cell_type. Marshal writes a notebook byte for byte as
+// Python's nbformat.write does (and so as Jupyter saves it): keys sorted,
+// one-space indent, non-ASCII unescaped, multi-line text as lists of lines,
+// numbers as Python reads and writes them, and every cell with a valid,
+// unique id. Metadata and fields this package does not model are kept.
 package nbformat
 
 import (
@@ -17,22 +20,24 @@ import (
 
 // Notebook is an nbformat 4 notebook.
 type Notebook struct {
-	Cells         []*Cell        `json:"cells"`
-	Metadata      map[string]any `json:"metadata"`
-	NBFormat      int            `json:"nbformat"`
-	NBFormatMinor int            `json:"nbformat_minor"`
+	Cells         []*Cell
+	Metadata      map[string]any // numbers are json.Number after Parse
+	NBFormat      int
+	NBFormatMinor int
+	extra         map[string]any // top-level fields not modelled above
 }
 
 // Cell is one notebook cell. Source is kept as a single string (nbformat
-// allows a string or a list of lines; both are read, a string is written).
+// allows a string or a list of lines; both are read, a list is written).
 type Cell struct {
-	CellType       string         `json:"cell_type"` // "code", "markdown" or "raw"
-	ID             string         `json:"id,omitempty"`
-	Metadata       map[string]any `json:"metadata"`
+	CellType       string // "code", "markdown" or "raw"
+	ID             string // nbformat 4.5 cell id; see AssignIDs
+	Metadata       map[string]any
 	Source         MultilineString
-	ExecutionCount *int      `json:"execution_count,omitempty"`
-	Outputs        []*Output `json:"outputs,omitempty"`
-	Attachments    any       `json:"attachments,omitempty"`
+	ExecutionCount *int      // code cells; nil is written as null
+	Outputs        []*Output // code cells
+	Attachments    any       // markdown and raw cells: name → MIME bundle
+	extra          map[string]any
 }
 
 // Output is one code-cell output. OutputType selects the fields used:
@@ -41,45 +46,39 @@ type Cell struct {
 //   - "execute_result": Data, Metadata, ExecutionCount;
 //   - "error": EName, EValue, Traceback.
 type Output struct {
-	OutputType     string                     `json:"output_type"`
-	Name           string                     `json:"name,omitempty"`
-	Text           *MultilineString           `json:"text,omitempty"`
-	Data           map[string]MultilineString `json:"data,omitempty"`
-	Metadata       map[string]any             `json:"metadata,omitempty"`
-	ExecutionCount *int                       `json:"execution_count,omitempty"`
-	EName          string                     `json:"ename,omitempty"`
-	EValue         string                     `json:"evalue,omitempty"`
-	Traceback      []string                   `json:"traceback,omitempty"`
+	OutputType     string
+	Name           string
+	Text           *MultilineString
+	Data           map[string]MultilineString // MIME type → value
+	Metadata       map[string]any
+	ExecutionCount *int
+	EName          string
+	EValue         string
+	Traceback      []string
+	extra          map[string]any
 }
 
 // MultilineString is nbformat's "string or list of strings" (joined on read).
-// MIME bundle values that are JSON objects (e.g. application/json) are kept
-// as their raw JSON text with Raw set.
+// MIME bundle values that are not text (JSON objects, and every value of a
+// JSON MIME type such as application/json) are kept as their raw JSON text
+// with Raw set.
 type MultilineString struct {
 	Text string
-	Raw  bool // Text holds raw JSON (not a string) to be written back verbatim
+	Raw  bool // Text holds raw JSON, written back as that JSON value
 }
 
-// UnmarshalJSON accepts a string, a list of strings, or (for MIME data) any
-// other JSON value, kept raw.
+// UnmarshalJSON accepts a string, a list of strings, or any other JSON
+// value, kept raw.
 func (m *MultilineString) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case len(b) > 0 && b[0] == '"':
-		m.Raw = false
-		return json.Unmarshal(b, &m.Text)
-	case len(b) > 0 && b[0] == '[':
-		var parts []string
-		if err := json.Unmarshal(b, &parts); err == nil {
-			m.Text, m.Raw = strings.Join(parts, ""), false
-			return nil
-		}
+	v, err := decodeAny(b)
+	if err != nil {
+		return err
 	}
-	m.Text, m.Raw = string(b), true
-	return nil
+	*m, err = multiline(v, false)
+	return err
 }
 
-// MarshalJSON writes the text as one JSON string, or raw JSON when Raw.
+// MarshalJSON writes the text as one JSON string, or the raw JSON when Raw.
 func (m MultilineString) MarshalJSON() ([]byte, error) {
 	if m.Raw {
 		return []byte(m.Text), nil
@@ -87,59 +86,74 @@ func (m MultilineString) MarshalJSON() ([]byte, error) {
 	return json.Marshal(m.Text)
 }
 
-// cellJSON is the wire form of Cell (source under its JSON name; outputs
-// and execution_count present exactly for code cells, as nbformat requires).
-type cellJSON struct {
-	CellType       string          `json:"cell_type"`
-	ID             string          `json:"id,omitempty"`
-	Metadata       map[string]any  `json:"metadata"`
-	Source         MultilineString `json:"source"`
-	ExecutionCount *int            `json:"execution_count,omitempty"`
-	Outputs        []*Output       `json:"outputs,omitempty"`
-	Attachments    any             `json:"attachments,omitempty"`
-}
-
-type codeCellJSON struct {
-	CellType       string          `json:"cell_type"`
-	ID             string          `json:"id,omitempty"`
-	Metadata       map[string]any  `json:"metadata"`
-	Source         MultilineString `json:"source"`
-	ExecutionCount *int            `json:"execution_count"`
-	Outputs        []*Output       `json:"outputs"`
-}
-
-// UnmarshalJSON reads a cell.
-func (c *Cell) UnmarshalJSON(b []byte) error {
-	var w cellJSON
-	if err := json.Unmarshal(b, &w); err != nil {
-		return err
-	}
-	*c = Cell{CellType: w.CellType, ID: w.ID, Metadata: w.Metadata, Source: w.Source,
-		ExecutionCount: w.ExecutionCount, Outputs: w.Outputs, Attachments: w.Attachments}
-	return nil
-}
-
-// MarshalJSON writes a cell; code cells always carry execution_count (null
-// when not run) and outputs.
-func (c *Cell) MarshalJSON() ([]byte, error) {
-	md := c.Metadata
-	if md == nil {
-		md = map[string]any{}
-	}
-	if c.CellType == "code" {
-		outs := c.Outputs
-		if outs == nil {
-			outs = []*Output{}
+// multiline converts a decoded JSON value to a MultilineString: strings and
+// lists of strings are text (lists joined) unless keepRaw; anything else is
+// raw JSON.
+func multiline(v any, keepRaw bool) (MultilineString, error) {
+	if !keepRaw {
+		if s, ok := joined(v); ok {
+			return MultilineString{Text: s}, nil
 		}
-		return json.Marshal(codeCellJSON{c.CellType, c.ID, md, c.Source, c.ExecutionCount, outs})
 	}
-	return json.Marshal(cellJSON{CellType: c.CellType, ID: c.ID, Metadata: md, Source: c.Source, Attachments: c.Attachments})
+	raw, err := rawJSON(v)
+	return MultilineString{Text: raw, Raw: true}, err
+}
+
+// joined returns v as text when it is a string or a list of strings.
+func joined(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case []any:
+		var b strings.Builder
+		for _, e := range x {
+			s, ok := e.(string)
+			if !ok {
+				return "", false
+			}
+			b.WriteString(s)
+		}
+		return b.String(), true
+	}
+	return "", false
+}
+
+func rawJSON(v any) (string, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(b.String(), "\n"), nil
+}
+
+// isJSONMIME reports whether values of MIME type mime are JSON values that
+// nbformat never joins or splits (application/json, application/*+json).
+func isJSONMIME(mime string) bool {
+	return mime == "application/json" || strings.HasPrefix(mime, "application/") && strings.HasSuffix(mime, "+json")
+}
+
+// isLinesMIME reports whether nbformat writes string values of mime as a
+// list of lines: text/*, image/svg+xml and application/javascript.
+func isLinesMIME(mime string) bool {
+	return strings.HasPrefix(mime, "text/") || mime == "image/svg+xml" || mime == "application/javascript"
 }
 
 // ErrNotNotebook marks a file that is JSON but not an nbformat ≥ 4 notebook.
 var ErrNotNotebook = errors.New("not a Jupyter notebook")
 
-// Parse decodes and validates notebook JSON. name is used in error messages.
+// cellError is a structural error in one cell (0-based index).
+type cellError struct {
+	cell int
+	err  error
+}
+
+func (e *cellError) Error() string { return fmt.Sprintf("cell %d: %v", e.cell+1, e.err) }
+func (e *cellError) Unwrap() error { return e.err }
+
+// Parse decodes and validates notebook JSON, then gives every cell a valid,
+// unique id (AssignIDs). name is used in error messages.
 func Parse(name string, data []byte) (*Notebook, error) {
 	var probe map[string]json.RawMessage
 	if err := json.Unmarshal(data, &probe); err != nil {
@@ -164,27 +178,23 @@ func Parse(name string, data []byte) (*Notebook, error) {
 	if _, ok := probe["cells"]; !ok {
 		return nil, fmt.Errorf("%s: %w: no \"cells\" list", name, ErrNotNotebook)
 	}
-	nb := &Notebook{}
-	if err := json.Unmarshal(data, nb); err != nil {
-		return nil, fmt.Errorf("%s: %w: %w", name, ErrNotNotebook, err)
+	tree, err := decodeAny(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: invalid JSON: %w", name, err)
 	}
-	for i, c := range nb.Cells {
-		if c == nil {
-			return nil, fmt.Errorf("%s: cell %d: %w: null cell", name, i+1, ErrNotNotebook)
+	nb, err := notebookFrom(tree.(map[string]any))
+	if err != nil {
+		var ce *cellError
+		if errors.As(err, &ce) {
+			return nil, fmt.Errorf("%s: cell %d: %w: %v", name, ce.cell+1, ErrNotNotebook, ce.err)
 		}
-		switch c.CellType {
-		case "code", "markdown", "raw":
-		default:
-			return nil, fmt.Errorf("%s: cell %d: %w: unknown cell_type %q", name, i+1, ErrNotNotebook, c.CellType)
-		}
+		return nil, fmt.Errorf("%s: %w: %v", name, ErrNotNotebook, err)
 	}
-	if nb.Metadata == nil {
-		nb.Metadata = map[string]any{}
-	}
+	nb.AssignIDs()
 	return nb, nil
 }
 
-// Load reads and validates the notebook at path.
+// Load reads and validates the notebook at path (see Parse).
 func Load(path string) (*Notebook, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -193,17 +203,88 @@ func Load(path string) (*Notebook, error) {
 	return Parse(path, data)
 }
 
-// Marshal encodes the notebook as indented JSON (one space, as Jupyter
-// writes it) with a trailing newline.
+// Marshal encodes the notebook exactly as Python's nbformat.write (v4)
+// does, trailing newline included. It first gives cells lacking a valid,
+// unique id one (AssignIDs, which changes nb). It writes nbformat 4 and an
+// nbformat_minor of at least 5 (the version with cell ids), and drops the
+// transient fields nbformat strips on write: metadata.orig_nbformat,
+// orig_nbformat_minor, signature and each cell's metadata.trusted.
 func (nb *Notebook) Marshal() ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", " ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(nb); err != nil {
+	nb.AssignIDs()
+	var b bytes.Buffer
+	if err := writePy(&b, nb.tree(), 0); err != nil {
 		return nil, fmt.Errorf("encoding notebook: %w", err)
 	}
-	return buf.Bytes(), nil
+	b.WriteByte('\n')
+	return b.Bytes(), nil
+}
+
+// MarshalJSON encodes the notebook as Marshal does (json.Marshal compacts
+// it). Unlike Marshal it does not assign missing cell ids.
+func (nb *Notebook) MarshalJSON() ([]byte, error) { return marshalTree(nb.tree()) }
+
+// UnmarshalJSON decodes a notebook without Parse's checks on the version
+// and without assigning cell ids.
+func (nb *Notebook) UnmarshalJSON(b []byte) error {
+	v, err := decodeAny(b)
+	if err != nil {
+		return err
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return fmt.Errorf("notebook is %s, want an object", kind(v))
+	}
+	n, err := notebookFrom(m)
+	if err != nil {
+		return err
+	}
+	*nb = *n
+	return nil
+}
+
+// MarshalJSON encodes the cell as Marshal writes it.
+func (c *Cell) MarshalJSON() ([]byte, error) { return marshalTree(c.tree()) }
+
+// UnmarshalJSON decodes a cell.
+func (c *Cell) UnmarshalJSON(b []byte) error {
+	v, err := decodeAny(b)
+	if err != nil {
+		return err
+	}
+	n, err := cellFrom(v)
+	if err != nil {
+		return err
+	}
+	*c = *n
+	return nil
+}
+
+// MarshalJSON encodes the output as Marshal writes it: exactly the fields
+// nbformat 4 requires for its output_type (display_data and execute_result
+// always carry metadata; execute_result carries execution_count, null when
+// unknown).
+func (o *Output) MarshalJSON() ([]byte, error) { return marshalTree(o.tree()) }
+
+// UnmarshalJSON decodes an output.
+func (o *Output) UnmarshalJSON(b []byte) error {
+	v, err := decodeAny(b)
+	if err != nil {
+		return err
+	}
+	n, err := outputFrom(v)
+	if err != nil {
+		return err
+	}
+	*o = *n
+	return nil
+}
+
+func marshalTree(t map[string]any) ([]byte, error) {
+	var b bytes.Buffer
+	if err := writePy(&b, t, 0); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
 // KernelName returns metadata.kernelspec.name, or "" when absent.
@@ -219,56 +300,4 @@ func (o *Output) TextString() string {
 		return ""
 	}
 	return o.Text.Text
-}
-
-// MarshalJSON writes an output with exactly the fields nbformat 4 requires
-// for its output_type (display_data and execute_result always carry
-// metadata; execute_result carries execution_count, null when unknown).
-func (o *Output) MarshalJSON() ([]byte, error) {
-	md := o.Metadata
-	if md == nil {
-		md = map[string]any{}
-	}
-	data := o.Data
-	if data == nil {
-		data = map[string]MultilineString{}
-	}
-	switch o.OutputType {
-	case "stream":
-		text := MultilineString{}
-		if o.Text != nil {
-			text = *o.Text
-		}
-		return json.Marshal(struct {
-			OutputType string          `json:"output_type"`
-			Name       string          `json:"name"`
-			Text       MultilineString `json:"text"`
-		}{o.OutputType, o.Name, text})
-	case "display_data":
-		return json.Marshal(struct {
-			OutputType string                     `json:"output_type"`
-			Data       map[string]MultilineString `json:"data"`
-			Metadata   map[string]any             `json:"metadata"`
-		}{o.OutputType, data, md})
-	case "execute_result":
-		return json.Marshal(struct {
-			OutputType     string                     `json:"output_type"`
-			Data           map[string]MultilineString `json:"data"`
-			Metadata       map[string]any             `json:"metadata"`
-			ExecutionCount *int                       `json:"execution_count"`
-		}{o.OutputType, data, md, o.ExecutionCount})
-	case "error":
-		tb := o.Traceback
-		if tb == nil {
-			tb = []string{}
-		}
-		return json.Marshal(struct {
-			OutputType string   `json:"output_type"`
-			EName      string   `json:"ename"`
-			EValue     string   `json:"evalue"`
-			Traceback  []string `json:"traceback"`
-		}{o.OutputType, o.EName, o.EValue, tb})
-	}
-	type plain Output // unknown output types: write every field we hold
-	return json.Marshal((*plain)(o))
 }
