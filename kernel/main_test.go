@@ -179,6 +179,23 @@ func TestRunTinyNotebook(t *testing.T) {
 	if !strings.Contains(string(raw), `"output_type": "display_data"`) || !strings.Contains(string(raw), `"metadata": {}`) {
 		t.Errorf("executed notebook JSON lacks display_data with metadata:\n%s", raw)
 	}
+	// Metadata as Jupyter records it once GoNB is ready: the kernel_info
+	// reply's language_info as is (all of GoNB's fields) and the kernelspec.
+	li, _ := nb.Metadata["language_info"].(map[string]any)
+	if len(li) != 7 || li["name"] != "go" || li["mimetype"] != "text/x-go" || li["file_extension"] != ".go" ||
+		!strings.HasPrefix(fmt.Sprint(li["version"]), "go1.") {
+		t.Errorf("metadata.language_info %v, want GoNB's kernel_info_reply language_info (7 fields)", li)
+	}
+	ks, _ := nb.Metadata["kernelspec"].(map[string]any)
+	if ks["name"] != "robustpo" || ks["display_name"] != kernelspec.DisplayName || ks["language"] != "go" {
+		t.Errorf("metadata.kernelspec %v", ks)
+	}
+	for i, c := range nb.Cells {
+		if !nbformat.ValidID(c.ID) {
+			t.Errorf("cell %d: id %q", i+1, c.ID)
+		}
+	}
+	assertPythonWritesSame(t, filepath.Join(out, "tiny.ipynb"))
 	page, err := os.ReadFile(filepath.Join(out, "tiny.html"))
 	if err != nil {
 		t.Fatalf("HTML page: %v", err)
@@ -187,6 +204,28 @@ func TestRunTinyNotebook(t *testing.T) {
 		if !strings.Contains(string(page), want) {
 			t.Errorf("HTML page lacks %q", want)
 		}
+	}
+}
+
+// assertPythonWritesSame checks that Python's nbformat reads, validates
+// (warnings are errors) and writes the notebook at path byte for byte the
+// same. Without /usr/bin/python3 and nbformat it only logs.
+func assertPythonWritesSame(t *testing.T, path string) {
+	t.Helper()
+	const py = "/usr/bin/python3"
+	if err := exec.Command(py, "-W", "error", "-c", "import nbformat").Run(); err != nil {
+		t.Logf("not comparing with Python's nbformat: %s with nbformat unavailable (%v)", py, err)
+		return
+	}
+	want := filepath.Join(t.TempDir(), "py.ipynb")
+	script := "import nbformat, sys\nnb = nbformat.read(sys.argv[1], as_version=4)\nnbformat.validate(nb)\nnbformat.write(nb, sys.argv[2])\n"
+	if msg, err := exec.Command(py, "-W", "error", "-c", script, path, want).CombinedOutput(); err != nil {
+		t.Fatalf("Python's nbformat rejects %s: %v\n%s", path, err, msg)
+	}
+	a, _ := os.ReadFile(path)
+	b, _ := os.ReadFile(want)
+	if !bytes.Equal(a, b) {
+		t.Errorf("Python's nbformat writes %s differently:\n--- ours\n%s\n--- python\n%s", path, a, b)
 	}
 }
 

@@ -1,16 +1,20 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/robustpo/robustpo/kernel/nbformat"
 )
 
 // TestJupyterNbconvert checks the installed kernelspec works with Jupyter
-// itself: nbconvert executes a notebook on it.
+// itself: nbconvert executes a notebook on it, and writes the same notebook
+// as `kernel run` does.
 func TestJupyterNbconvert(t *testing.T) {
 	jupyter, err := exec.LookPath("jupyter")
 	if err != nil {
@@ -27,6 +31,12 @@ func TestJupyterNbconvert(t *testing.T) {
 		"%noautoget",
 		"%%\nfmt.Println(\"via nbconvert\", 6*7)",
 		"import \"github.com/janpfeifer/gonb/gonbui\"\n%%\ngonbui.DisplaySVG(`<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"6\" height=\"6\"><rect width=\"6\" height=\"6\"/></svg>`)")
+	// Our runner first; then nbconvert executes the notebook it wrote.
+	ours := filepath.Join(dir, "ours")
+	if code, stdout, stderr := runKernelCmd(t, "run", "-o", ours, nb); code != exitOK {
+		t.Fatalf("kernel run: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	nb = filepath.Join(ours, "viajupyter.ipynb")
 	out := filepath.Join(dir, "out")
 	cmd := exec.Command(jupyter, "nbconvert", "--to", "notebook", "--execute",
 		"--ExecutePreprocessor.kernel_name=robustpo", "--ExecutePreprocessor.timeout=300",
@@ -44,6 +54,23 @@ func TestJupyterNbconvert(t *testing.T) {
 		if !strings.Contains(string(got), want) {
 			t.Errorf("executed notebook lacks %s:\n%s", want, got)
 		}
+	}
+	// Jupyter writes what our runner wrote, byte for byte (outputs, ids,
+	// metadata.language_info and kernelspec), except for the execution
+	// timestamps nbclient adds to each cell's metadata.
+	theirs, err := nbformat.Load(filepath.Join(out, "viajupyter.ipynb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range theirs.Cells {
+		delete(c.Metadata, "execution")
+	}
+	theirBytes, err := theirs.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ourBytes, _ := os.ReadFile(nb); !bytes.Equal(ourBytes, theirBytes) {
+		t.Errorf("nbconvert writes the executed notebook differently from kernel run:\n--- kernel run\n%s\n--- nbconvert\n%s", ourBytes, theirBytes)
 	}
 	// nbconvert shuts its kernel down before exiting; allow a moment for
 	// the process to be reaped.

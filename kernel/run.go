@@ -177,6 +177,11 @@ func runNotebook(ctx context.Context, cfg runConfig, path string, nb *nbformat.N
 	}
 	defer func() { _ = client.Close() }()
 	fmt.Fprintf(stdout, "%s: kernel started in %.1fs\n", name, time.Since(t0).Seconds())
+	kernelName := cfg.Kernel
+	if kernelName == "" {
+		kernelName = nb.KernelName()
+	}
+	recordKernel(nb, kernelName, client.KernelInfo())
 
 	// Clear stale outputs; cells after a failure keep none.
 	for _, c := range nb.Cells {
@@ -217,6 +222,37 @@ func runNotebook(ctx context.Context, cfg runConfig, path string, nb *nbformat.N
 	}
 	fmt.Fprintf(stdout, " (%.1fs)\n", time.Since(t0).Seconds())
 	return status
+}
+
+// recordKernel sets the notebook metadata Jupyter's frontend sets once its
+// kernel is ready, so that opening the written notebook in Jupyter and
+// saving it changes nothing: language_info is the kernel_info_reply's
+// object as is (removed when the reply has none), and kernelspec names the
+// kernelspec run: {name, display_name, language}. This runner always runs
+// the repository's GoNB kernelspec (display name kernelspec.DisplayName);
+// under another name (gonb, go) an existing display_name and language of
+// that name are kept, as Jupyter shows those of the spec installed there.
+func recordKernel(nb *nbformat.Notebook, name string, info jupyter.KernelInfo) {
+	if name == "" {
+		name = kernelspec.DefaultName
+	}
+	ks := map[string]any{"name": name, "display_name": kernelspec.DisplayName, "language": "go"}
+	if old, ok := nb.Metadata["kernelspec"].(map[string]any); ok && name != kernelspec.DefaultName && old["name"] == name {
+		for _, k := range []string{"display_name", "language"} {
+			if v, ok := old[k].(string); ok && v != "" {
+				ks[k] = v
+			}
+		}
+	}
+	if nb.Metadata == nil {
+		nb.Metadata = map[string]any{}
+	}
+	nb.Metadata["kernelspec"] = ks
+	if info.LanguageInfo == nil {
+		delete(nb.Metadata, "language_info")
+	} else {
+		nb.Metadata["language_info"] = info.LanguageInfo
+	}
 }
 
 func writeOutputs(nb *nbformat.Notebook, outPath, htmlPath string, withHTML bool, title string) error {

@@ -91,6 +91,7 @@ type Client struct {
 	waiters  map[string]*waiter
 	closed   bool
 	closeErr error
+	info     KernelInfo // the kernel_info_reply of the start handshake
 }
 
 // freePorts reserves n distinct free TCP ports on 127.0.0.1.
@@ -180,6 +181,10 @@ func Start(ctx context.Context, opts Options) (*Client, error) {
 	return c, nil
 }
 
+// KernelInfo returns the kernel's kernel_info_reply, received when the
+// client connected.
+func (c *Client) KernelInfo() KernelInfo { return c.info }
+
 // Pid returns the kernel process id (also its process group id on Unix).
 func (c *Client) Pid() int { return c.cmd.Process.Pid }
 
@@ -262,6 +267,11 @@ func (c *Client) kernelInfo(ctx context.Context, wait time.Duration) (bool, erro
 			switch {
 			case env.channel == "shell" && env.msg.Type() == "kernel_info_reply":
 				gotReply = true
+				var info KernelInfo
+				if err := env.msg.Decode(&info); err != nil {
+					return false, err
+				}
+				c.info = info
 			case env.channel == "iopub" && env.msg.Type() == "status":
 				var st StatusContent
 				if env.msg.Decode(&st) == nil && st.ExecutionState == "idle" {

@@ -43,9 +43,13 @@ func (m *Message) Type() string { return m.Header.MsgType }
 // ParentID returns the msg_id of the request that caused this message.
 func (m *Message) ParentID() string { return m.ParentHeader.MsgID }
 
-// Decode unmarshals the message content into v.
+// Decode unmarshals the message content into v. Numbers decoded into
+// interface values are json.Number, keeping their text (an integer stays an
+// integer when written back to a notebook).
 func (m *Message) Decode(v any) error {
-	if err := json.Unmarshal(m.Content, v); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(m.Content))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("jupyter: decoding %q content: %w", m.Header.MsgType, err)
 	}
 	return nil
@@ -176,6 +180,18 @@ type ErrorContent struct {
 // StatusContent is the content of an iopub "status" message.
 type StatusContent struct {
 	ExecutionState string `json:"execution_state"` // "busy", "idle" or "starting"
+}
+
+// KernelInfo is the content of a kernel_info_reply. LanguageInfo is kept
+// whole: Jupyter's frontend stores it as the notebook's
+// metadata.language_info.
+type KernelInfo struct {
+	Status                string         `json:"status"`
+	ProtocolVersion       string         `json:"protocol_version"`
+	Implementation        string         `json:"implementation"`
+	ImplementationVersion string         `json:"implementation_version"`
+	LanguageInfo          map[string]any `json:"language_info"`
+	Banner                string         `json:"banner"`
 }
 
 // ExecuteReply is the content of an execute_reply.

@@ -74,3 +74,18 @@ func TestEncodeEmptyParentIsEmptyObject(t *testing.T) {
 		t.Errorf("header %s: %+v %v", frames[2], h, err)
 	}
 }
+
+func TestDecodeKeepsNumberText(t *testing.T) {
+	m := &Message{Header: Header{MsgType: "kernel_info_reply"},
+		Content: json.RawMessage(`{"status": "ok", "language_info": {"name": "go", "version": "go1.26", "n": 600, "x": 1.50}}`)}
+	var info KernelInfo
+	if err := m.Decode(&info); err != nil {
+		t.Fatal(err)
+	}
+	if info.Status != "ok" || info.LanguageInfo["name"] != "go" || info.LanguageInfo["version"] != "go1.26" {
+		t.Errorf("decoded %+v", info)
+	}
+	if info.LanguageInfo["n"] != json.Number("600") || info.LanguageInfo["x"] != json.Number("1.50") {
+		t.Errorf("numbers decoded as %#v and %#v, want json.Number with their text", info.LanguageInfo["n"], info.LanguageInfo["x"])
+	}
+}
