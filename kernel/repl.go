@@ -5,10 +5,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"html"
 	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -24,14 +26,17 @@ type lineReader interface {
 }
 
 // repl is the terminal REPL: it reads cells (an empty line ends a cell),
-// runs them on the kernel, streams text as it arrives and saves rich
-// outputs (SVG, PNG, JPEG, HTML) to files whose paths it prints.
+// runs them on the kernel, streams text as it arrives, prints tables as
+// text and saves figures (PNG, SVG) and other rich outputs (HTML) to files
+// whose paths it prints.
 type repl struct {
 	client  *jupyter.Client
 	out     io.Writer
 	errOut  io.Writer
 	richDir string
-	saved   int // files saved so far, for unique names
+	saved   int // rich outputs saved so far, for unique names
+
+	progressOpen bool // a progress line without its newline is on the terminal
 }
 
 // readCell reads lines until an empty line. It returns io.EOF when input
@@ -68,49 +73,101 @@ func (r *repl) readCell(lr lineReader) (string, error) {
 	}
 }
 
-// richExt maps the MIME types saved to files to their file extensions, in
-// order of preference.
-var richExt = []struct{ mime, ext string }{
-	{"image/svg+xml", ".svg"}, {"image/png", ".png"}, {"image/jpeg", ".jpg"}, {"text/html", ".html"},
+// imageExt maps the image MIME types of a bundle to the file extensions
+// they are saved under.
+var imageExt = []struct{ mime, ext string }{
+	{"image/png", ".png"}, {"image/svg+xml", ".svg"}, {"image/jpeg", ".jpg"},
 }
 
-// display prints or saves one display_data / execute_result bundle.
+// display prints or saves one display_data / execute_result bundle:
+//   - a figure (any of PNG, SVG, JPEG): each image to richDir as
+//     output-NNN.png, .svg, .jpg (one NNN per bundle), paths printed;
+//   - else text/plain (a table's plain copy), then text/markdown: printed;
+//   - else text/html: saved as output-NNN.html.
+//
+// Outputs with a display_id (progress bars and other live updates, sent
+// again with update_display_data) save no file: their text is shown on
+// one terminal line, rewritten at each update.
 func (r *repl) display(d jupyter.DisplayContent) {
-	for _, re := range richExt {
-		v, ok := d.Data[re.mime]
-		if !ok {
-			continue
-		}
-		s, _ := v.(string)
-		data := []byte(s)
-		if re.mime == "image/png" || re.mime == "image/jpeg" {
-			dec, err := decodeBase64(s)
-			if err != nil {
-				fmt.Fprintf(r.errOut, "[%s output not decodable: %v]\n", re.mime, err)
-				return
-			}
-			data = dec
-		} else if re.mime == "text/html" {
-			data = []byte("<!DOCTYPE html>\n<meta charset=\"utf-8\">\n" + s + "\n")
-		}
-		if err := os.MkdirAll(r.richDir, 0o755); err != nil {
-			fmt.Fprintf(r.errOut, "[cannot save %s: %v]\n", re.mime, err)
-			return
-		}
-		r.saved++
-		path := filepath.Join(r.richDir, fmt.Sprintf("output-%03d%s", r.saved, re.ext))
-		if err := os.WriteFile(path, data, 0o644); err != nil {
-			fmt.Fprintf(r.errOut, "[cannot save %s: %v]\n", re.mime, err)
-			return
-		}
-		fmt.Fprintf(r.out, "[%s saved to %s]\n", re.mime, path)
+	if id, _ := d.Transient["display_id"].(string); id != "" {
+		r.showProgress(d)
 		return
 	}
-	for _, mime := range []string{"text/markdown", "text/plain"} {
+	r.endProgress()
+	var images []struct{ mime, ext string }
+	for _, ie := range imageExt {
+		if _, ok := d.Data[ie.mime].(string); ok {
+			images = append(images, ie)
+		}
+	}
+	if len(images) > 0 {
+		r.saved++
+		for _, ie := range images {
+			s := d.Data[ie.mime].(string)
+			data := []byte(s)
+			if ie.mime != "image/svg+xml" {
+				dec, err := decodeBase64(s)
+				if err != nil {
+					fmt.Fprintf(r.errOut, "[%s output not decodable: %v]\n", ie.mime, err)
+					continue
+				}
+				data = dec
+			}
+			r.save(ie.mime, ie.ext, data)
+		}
+		return
+	}
+	for _, mime := range []string{"text/plain", "text/markdown"} {
 		if s, ok := d.Data[mime].(string); ok {
 			fmt.Fprintln(r.out, strings.TrimRight(s, "\n"))
 			return
 		}
+	}
+	if s, ok := d.Data["text/html"].(string); ok {
+		r.saved++
+		r.save("text/html", ".html", []byte("<!DOCTYPE html>\n<meta charset=\"utf-8\">\n"+s+"\n"))
+	}
+}
+
+// save writes one rich output as richDir/output-NNN.ext (NNN = r.saved)
+// and prints its path.
+func (r *repl) save(mime, ext string, data []byte) {
+	if err := os.MkdirAll(r.richDir, 0o755); err != nil {
+		fmt.Fprintf(r.errOut, "[cannot save %s: %v]\n", mime, err)
+		return
+	}
+	path := filepath.Join(r.richDir, fmt.Sprintf("output-%03d%s", r.saved, ext))
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		fmt.Fprintf(r.errOut, "[cannot save %s: %v]\n", mime, err)
+		return
+	}
+	fmt.Fprintf(r.out, "[%s saved to %s]\n", mime, path)
+}
+
+var htmlTag = regexp.MustCompile(`<[^>]*>`)
+
+// showProgress rewrites the terminal's progress line with the text of a
+// live display (text/plain, else text/html without its tags).
+func (r *repl) showProgress(d jupyter.DisplayContent) {
+	text, ok := d.Data["text/plain"].(string)
+	if !ok {
+		h, _ := d.Data["text/html"].(string)
+		text = html.UnescapeString(htmlTag.ReplaceAllString(h, " "))
+	}
+	text = strings.Join(strings.Fields(text), " ")
+	if text == "" {
+		r.endProgress()
+		return
+	}
+	fmt.Fprintf(r.out, "\r%s\x1b[K", text)
+	r.progressOpen = true
+}
+
+// endProgress ends the progress line, if one is shown.
+func (r *repl) endProgress() {
+	if r.progressOpen {
+		fmt.Fprintln(r.out)
+		r.progressOpen = false
 	}
 }
 
@@ -125,6 +182,7 @@ func (r *repl) runCell(ctx context.Context, code string) *cellFailure {
 		case "stream":
 			var s jupyter.StreamContent
 			if m.Decode(&s) == nil {
+				r.endProgress()
 				w := r.out
 				if s.Name == "stderr" {
 					w = r.errOut
@@ -139,10 +197,12 @@ func (r *repl) runCell(ctx context.Context, code string) *cellFailure {
 		case "error":
 			var e jupyter.ErrorContent
 			if m.Decode(&e) == nil {
+				r.endProgress()
 				fmt.Fprintln(r.errOut, strings.TrimRight(strings.Join(e.Traceback, "\n"), "\n"))
 			}
 		}
 	})
+	r.endProgress()
 	return classify(reply, err, oc, 0, false)
 }
 
@@ -199,7 +259,7 @@ func (r *repl) loop(ctx context.Context, lr lineReader, interrupts <-chan os.Sig
 func cmdRepl(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("repl", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	outDir := fs.String("out", filepath.Join("out", "repl"), "directory for rich outputs (SVG, PNG, HTML)")
+	outDir := fs.String("out", filepath.Join("out", "repl"), "directory for rich outputs (figures as PNG and SVG, HTML)")
 	autoGet := fs.Bool("autoget", false, "keep GoNB's automatic `go get` before each cell")
 	verbose := fs.Bool("v", false, "copy the kernel's log to stderr")
 	if err := fs.Parse(args); err != nil {

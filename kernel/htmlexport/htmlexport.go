@@ -5,7 +5,12 @@
 // source and, below it, their outputs: streams as preformatted text (stderr
 // tinted), errors with their traceback (ANSI colour codes removed), and rich
 // outputs inline, choosing per output the first MIME type present among
-// image/svg+xml, image/png, image/jpeg, text/html, text/markdown, text/plain.
+// image/svg+xml, image/png, image/jpeg, image/gif, text/html, text/markdown,
+// text/plain. A figure bundle (PNG, SVG, PDF and text/plain) shows its SVG
+// inline, without its XML prolog; PNG and JPEG become data: URI images; a
+// table (text/html with a text/plain copy) shows the HTML. Binary data
+// (base64) is never printed as text: a bundle with nothing displayable shows
+// a note naming its MIME types.
 // TeX math in markdown ($...$, $$...$$) is kept verbatim and typeset by
 // MathJax v3, the page's only external resource; CSS is embedded, images are
 // data URIs or inline SVG. Without network the TeX source is shown as is, in a
@@ -16,7 +21,9 @@ import (
 	"bytes"
 	"fmt"
 	"html"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/robustpo/robustpo/kernel/nbformat"
@@ -40,7 +47,7 @@ table { border-collapse: collapse; } th, td { border: 1px solid #d0d7de; padding
 .output.stderr { background: #fff8e6; border-left-color: #d4a72c; }
 .output.error { background: #ffebe9; border-left-color: #cf222e; }
 .output img, .output svg { max-width: 100%; height: auto; }
-.raw { color: #57606a; }
+.raw, .note { color: #57606a; }
 html:not(.mathjax) .math { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.9em;
   color: #0b3d91; background: #f3f6fb; border-radius: 3px; padding: 0 .2em; white-space: pre-wrap; }
 .math.display { display: block; margin: .7em 0; overflow-x: auto; }
@@ -81,7 +88,7 @@ func Markdown(src string) (string, error) {
 }
 
 // mimeOrder is the preference order for rich outputs.
-var mimeOrder = []string{"image/svg+xml", "image/png", "image/jpeg", "text/html", "text/markdown", "text/plain"}
+var mimeOrder = []string{"image/svg+xml", "image/png", "image/jpeg", "image/gif", "text/html", "text/markdown", "text/plain"}
 
 // Render returns the standalone HTML page for nb, titled title.
 func Render(nb *nbformat.Notebook, title string) ([]byte, error) {
@@ -142,9 +149,11 @@ func renderOutput(o *nbformat.Output) (string, error) {
 			}
 			body := v.Text
 			switch mime {
-			case "image/svg+xml", "text/html":
+			case "image/svg+xml":
+				return "<div class=\"output rich\">" + inlineSVG(body) + "</div>\n", nil
+			case "text/html":
 				return "<div class=\"output rich\">" + body + "</div>\n", nil
-			case "image/png", "image/jpeg":
+			case "image/png", "image/jpeg", "image/gif":
 				b64 := strings.Join(strings.Fields(body), "")
 				return fmt.Sprintf("<div class=\"output rich\"><img alt=\"output\" src=\"data:%s;base64,%s\"></div>\n", mime, b64), nil
 			case "text/markdown":
@@ -157,6 +166,18 @@ func renderOutput(o *nbformat.Output) (string, error) {
 				return fmt.Sprintf("<div class=\"output\"><pre>%s</pre></div>\n", html.EscapeString(StripANSI(body))), nil
 			}
 		}
+		if len(o.Data) > 0 {
+			mimes := slices.Sorted(maps.Keys(o.Data))
+			return fmt.Sprintf("<div class=\"output note\">[%s output not shown]</div>\n", html.EscapeString(strings.Join(mimes, ", "))), nil
+		}
 	}
 	return "", nil
 }
+
+// svgProlog matches what may precede the <svg> element of an SVG file: the
+// XML declaration, a DOCTYPE, comments and white space. None belongs inside
+// an HTML page.
+var svgProlog = regexp.MustCompile(`^(?:\s+|<\?xml[^>]*\?>|<!DOCTYPE[^>]*>|<!--(?s:.*?)-->)*`)
+
+// inlineSVG returns an SVG document ready to inline in HTML.
+func inlineSVG(svg string) string { return svgProlog.ReplaceAllString(svg, "") }
