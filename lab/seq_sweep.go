@@ -14,10 +14,17 @@ import (
 // SweepSeq trains every configuration of grid applied to base on a sequence
 // task and returns one Table row per configuration, in grid order. It stops
 // on SIGINT (how GoNB interrupts a cell). See SweepSeqWith.
+//
+// Interrupted, it behaves as Sweep: outside a notebook it returns the Table
+// of the configs finished with an error wrapping ErrInterrupted; inside a
+// GoNB cell it keeps the partial runs, prints one line to stderr and exits
+// the process with status 130.
 func SweepSeq(base Config, grid Grid, task *datasets.SeqTask) (*Table, error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	return SweepSeqWith(ctx, base, grid, task, SweepOptions{})
+	t, s, err := sweepSeq(ctx, base, grid, task, SweepOptions{})
+	cellInterrupt().stop(err, func() string { return s.interruptedLine("sequence sweep") })
+	return t, err
 }
 
 // SweepSeqWith trains the configurations grid.Configs(base) on task with
@@ -30,21 +37,30 @@ func SweepSeq(base Config, grid Grid, task *datasets.SeqTask) (*Table, error) {
 // never train the same π_ref or reward model twice; cached runs load without
 // training. Rows, errors and interruption behave as in SweepWith.
 func SweepSeqWith(ctx context.Context, base Config, grid Grid, task *datasets.SeqTask, opt SweepOptions) (*Table, error) {
+	t, _, err := sweepSeq(ctx, base, grid, task, opt)
+	return t, err
+}
+
+// sweepSeq does the work of SweepSeqWith and returns its rows too (nil when
+// it failed before training).
+func sweepSeq(ctx context.Context, base Config, grid Grid, task *datasets.SeqTask, opt SweepOptions) (*Table, *sweepRows, error) {
 	start := time.Now()
 	if task == nil {
-		return nil, errors.New("lab: SweepSeq: nil task")
+		return nil, nil, errors.New("lab: SweepSeq: nil task")
 	}
 	cfgs, vals, err := grid.Configs(base)
 	if err != nil {
-		return nil, fmt.Errorf("lab: SweepSeq: %w", err)
+		return nil, nil, fmt.Errorf("lab: SweepSeq: %w", err)
 	}
 	backend, err := SeqBackend()
 	if err != nil {
-		return nil, fmt.Errorf("lab: SweepSeq: %w", err)
+		return nil, nil, fmt.Errorf("lab: SweepSeq: %w", err)
 	}
 	defer backend.Finalize()
 
 	s := newSweepRows(vals)
+	keys := make([]string, len(vals))
+	s.key = func(i int) string { return keys[i] }
 	var todo []int
 	totalUnits, cachedUnits := 0, 0
 	prepared := map[string]bool{}
@@ -61,11 +77,12 @@ func SweepSeqWith(ctx context.Context, base Config, grid Grid, task *datasets.Se
 			continue
 		}
 		totalUnits += cfg.Steps
+		keys[i] = seqCacheKey(cfg, d, backend.Name())
 		if !useRunCache(cfg) {
 			todo = append(todo, i)
 			continue
 		}
-		if run, ok := loadCached(seqCacheKey(cfg, d, backend.Name())); ok && run.Seq != nil {
+		if run, ok := loadCached(keys[i]); ok && run.Seq != nil && !run.Interrupted {
 			s.rows[i].Run, s.finished[i] = run, true
 			cachedUnits += cfg.Steps
 			continue
@@ -107,9 +124,11 @@ func SweepSeqWith(ctx context.Context, base Config, grid Grid, task *datasets.Se
 			continue
 		}
 		jobs[j] = s.trainAlone(ctx, i, s.rows[i].Config.Steps, func(ctx context.Context, cfg Config) (*Run, error) {
-			return TrainSeqContext(ctx, cfg, task)
+			run, _, err := trainSeqTask(ctx, cfg, task, false) // the sweep's bar is the only one
+			return run, err
 		})
 	}
 	runJobs(ctx, max(1, opt.Workers), jobs)
-	return s.table(ctx, grid.Fields(), start, 0, "sequence sweep")
+	t, err := s.table(ctx, grid.Fields(), start, 0, "sequence sweep")
+	return t, s, err
 }

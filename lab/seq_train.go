@@ -69,11 +69,18 @@ var seqMetricNames = []string{"loss", "rewards/chosen", "rewards/rejected", "rew
 	"oracle/reward", "winrate/vs_ref", "winrate/vs_ref_lo", "winrate/vs_ref_hi", "length/mean"}
 
 // TrainSeq trains a transformer policy on a sequence task with cfg, stopping
-// on SIGINT (how GoNB interrupts a cell). See TrainSeqContext.
+// on SIGINT (how GoNB interrupts a cell). See TrainSeqContext. Interrupted,
+// it behaves as Train: outside a notebook it returns the partial Run with an
+// error wrapping ErrInterrupted; inside a GoNB cell it keeps the partial Run
+// as <cache key>.partial.json in CacheDir (LoadRun reads it), prints one line
+// to stderr, "lab: interrupted at step N of M; partial run kept in <path>",
+// and exits the process with status 130.
 func TrainSeq(cfg Config, task *datasets.SeqTask) (*Run, error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	return TrainSeqContext(ctx, cfg, task)
+	run, key, err := trainSeqTask(ctx, cfg, task, true)
+	cellInterrupt().stop(err, func() string { return interruptedLine(run, key, err) })
+	return run, err
 }
 
 // TrainSeqContext trains a causal transformer policy (package seqmodel) on
@@ -108,35 +115,55 @@ func TrainSeq(cfg Config, task *datasets.SeqTask) (*Run, error) {
 // the same sampler seed at every step). The Run's Seq holds the final
 // evaluation.
 //
-// Determinism, faults and caching follow TrainContext: identical inputs give
-// identical runs; a NaN or Inf loss or metric stops the run with an error
-// naming the step and the metric (the Run keeps the History so far);
-// cancellation returns the partial Run with an error wrapping
-// ErrInterrupted. Finished runs, π_ref (its parameters and samples) and
+// Determinism, faults, progress and caching follow TrainContext: identical
+// inputs give identical runs; a NaN or Inf loss or metric stops the run with
+// an error naming the step and the metric (the Run keeps the History so far);
+// a run past 2 s shows a progress bar of its optimizer steps (the SFT and
+// reward fits before them show none); cancellation returns the partial Run
+// (History to the last logged step, StepLosses to the step reached) with an
+// error wrapping ErrInterrupted. Finished runs, π_ref (its parameters and samples) and
 // reward margins are cached under CacheDir unless cfg.NoCache or
 // ROBUSTPO_NO_CACHE=1; π_ref depends only on the task, Model, SFTSteps,
 // SFTLearningRate, RefSamples, EvalSamples and EvalPrompts, so every method
 // and seed of a study starts from the same π_ref.
 func TrainSeqContext(ctx context.Context, cfg Config, task *datasets.SeqTask) (*Run, error) {
+	run, _, err := trainSeqTask(ctx, cfg, task, true)
+	return run, err
+}
+
+// trainSeqTask does the work of TrainSeqContext, with a progress bar when
+// bar, and returns the run's cache key too ("" when it failed before one was
+// known).
+func trainSeqTask(ctx context.Context, cfg Config, task *datasets.SeqTask, bar bool) (*Run, string, error) {
 	if task == nil {
-		return nil, errors.New("lab: TrainSeq: nil task")
+		return nil, "", errors.New("lab: TrainSeq: nil task")
 	}
 	cfg = cfg.withSeqDefaults(task)
 	if err := cfg.validateSeq(task); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	d, err := newSeqData(task, cfg)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	backend, err := SeqBackend()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	defer backend.Finalize()
-	return withRunCache(cfg, func() string { return seqCacheKey(cfg, d, backend.Name()) },
+	key := seqCacheKey(cfg, d, backend.Name())
+	run, err := withRunCache(cfg, func() string { return key },
 		func(run *Run) bool { return run.Seq != nil },
-		func() (*Run, error) { return trainSeq(ctx, backend, cfg, d) })
+		func() (*Run, error) {
+			var p *progress
+			if bar {
+				p = newRunProgress(cfg.Label(), cfg.Steps)
+			}
+			defer p.finish()
+			return trainSeq(ctx, backend, cfg, d, p)
+		})
+	markInterrupted(run, err)
+	return run, key, err
 }
 
 // seqCacheKey hashes the defaulted config, the data and evaluation, the
@@ -162,13 +189,15 @@ type seqTrainer struct {
 	margins   [][]float64 // [example][member] for Distill (1 column: the mean) and EDPO
 	klTails   bool        // PDPO/EDPO with γ > 0: each step adds KLBatch π_ref samples
 	evalSeed  uint64
+	bar       *progress // the run's progress bar (nil: none)
 
 	rewardAccuracy     []float64
 	rewardDisagreement float64
 }
 
-// trainSeq does the work of TrainSeqContext without the run cache.
-func trainSeq(ctx context.Context, backend compute.Backend, cfg Config, d *seqData) (*Run, error) {
+// trainSeq does the work of TrainSeqContext without the run cache, telling
+// bar (nil: none) every step and its loss.
+func trainSeq(ctx context.Context, backend compute.Backend, cfg Config, d *seqData, bar *progress) (*Run, error) {
 	start := time.Now()
 	run := &Run{
 		Config:          cfg,
@@ -206,6 +235,7 @@ func trainSeq(ctx context.Context, backend compute.Backend, cfg Config, d *seqDa
 	run.Seq.RewardAccuracy = st.rewardAccuracy
 	run.RewardDisagreement = st.rewardDisagreement
 	st.run = run
+	st.bar = bar
 	if err := st.train(ctx); err != nil {
 		return fail(err)
 	}
@@ -426,6 +456,7 @@ func (st *seqTrainer) train(ctx context.Context) error {
 		}
 		run.Seq.StepLosses = append(run.Seq.StepLosses, res.Loss)
 		run.StepsDone = step + 1
+		st.bar.report(1, res.Loss)
 		if done := step + 1; done%cfg.LogEvery == 0 || done == cfg.Steps {
 			if err := st.logAt(done); err != nil {
 				return err

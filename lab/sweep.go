@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,7 +21,8 @@ type SweepOptions struct {
 	// Progress receives the terminal progress bar (nil: os.Stderr). Inside a
 	// GoNB notebook the bar is an updating output block instead.
 	Progress io.Writer
-	// Quiet turns the progress bar off.
+	// Quiet turns the progress bar off (so does ROBUSTPO_PROGRESS=0, see
+	// ProgressEnv). Runs trained by a sweep show no bar of their own.
 	Quiet bool
 	// Workers bounds the jobs running at once: batched groups and configs
 	// that train alone (0 means GOMAXPROCS); it is also the number of shards,
@@ -33,10 +36,20 @@ type SweepOptions struct {
 // Sweep trains every configuration of grid applied to base on data and
 // returns one Table row per configuration, in grid order. It stops on SIGINT
 // (how GoNB interrupts a cell). See SweepWith.
+//
+// Interrupted outside a notebook, it returns the Table of the configs
+// finished so far with an error wrapping ErrInterrupted. Interrupted inside a
+// GoNB cell, it keeps the partial runs of the configs it was training (as
+// Train does, <cache key>.partial.json in CacheDir), prints one line to
+// stderr saying how many configs finished (those are in the run cache:
+// running the cell again trains only the others) and where the partial runs
+// are, and exits the cell's process with status 130.
 func Sweep(base Config, grid Grid, data *datasets.FiniteData) (*Table, error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	return SweepWith(ctx, base, grid, data, SweepOptions{})
+	t, s, err := sweep(ctx, base, grid, data, SweepOptions{})
+	cellInterrupt().stop(err, func() string { return s.interruptedLine("sweep") })
+	return t, err
 }
 
 // SweepContext is Sweep under ctx instead of SIGINT. See SweepWith.
@@ -70,21 +83,30 @@ func SweepContext(ctx context.Context, base Config, grid Grid, data *datasets.Fi
 // Each batched Run's WallTime is its batch's wall time divided by the number
 // of configs in the batch.
 func SweepWith(ctx context.Context, base Config, grid Grid, data *datasets.FiniteData, opt SweepOptions) (*Table, error) {
+	t, _, err := sweep(ctx, base, grid, data, opt)
+	return t, err
+}
+
+// sweep does the work of SweepWith and returns its rows too (nil when it
+// failed before training).
+func sweep(ctx context.Context, base Config, grid Grid, data *datasets.FiniteData, opt SweepOptions) (*Table, *sweepRows, error) {
 	start := time.Now()
 	if data == nil {
-		return nil, errors.New("lab: Sweep: nil dataset")
+		return nil, nil, errors.New("lab: Sweep: nil dataset")
 	}
 	cfgs, vals, err := grid.Configs(base)
 	if err != nil {
-		return nil, fmt.Errorf("lab: Sweep: %w", err)
+		return nil, nil, fmt.Errorf("lab: Sweep: %w", err)
 	}
 	backend, err := Backend()
 	if err != nil {
-		return nil, fmt.Errorf("lab: Sweep: %w", err)
+		return nil, nil, fmt.Errorf("lab: Sweep: %w", err)
 	}
 	defer backend.Finalize()
 
 	s := newSweepRows(vals)
+	backendName := backend.Name()
+	s.key = func(i int) string { return cacheKey(s.rows[i].Config, data, backendName) }
 	problems := map[PolicyKind]*problem{}
 	groups := map[batchKey][]int{}
 	var groupOrder []batchKey
@@ -101,7 +123,7 @@ func SweepWith(ctx context.Context, base Config, grid Grid, data *datasets.Finit
 		units := max(1, cfg.Steps)
 		totalUnits += units
 		if useRunCache(cfg) {
-			if run, ok := loadCached(cacheKey(cfg, data, backend.Name())); ok {
+			if run, ok := loadCached(cacheKey(cfg, data, backend.Name())); ok && !run.Interrupted {
 				s.rows[i].Run, s.finished[i] = run, true
 				cachedUnits += units
 				continue
@@ -142,6 +164,7 @@ func SweepWith(ctx context.Context, base Config, grid Grid, data *datasets.Finit
 		defer s.mu.Unlock()
 		s.rows[i].Run, s.rows[i].Err = run, err
 		if err != nil && errors.Is(err, ErrInterrupted) {
+			markInterrupted(run, err)
 			return // unfinished
 		}
 		s.finished[i] = true
@@ -167,7 +190,7 @@ func SweepWith(ctx context.Context, base Config, grid Grid, data *datasets.Finit
 				for j, i := range part {
 					batch[j] = s.rows[i].Config
 				}
-				runs, errs := trainBatch(ctx, backend, pr, batch, workers, func(n int) { s.bar.add(n) })
+				runs, errs := trainBatch(ctx, backend, pr, batch, workers, func(n int, _ float64) { s.bar.add(n) })
 				for j, i := range part {
 					record(i, runs[j], errs[j])
 				}
@@ -175,13 +198,15 @@ func SweepWith(ctx context.Context, base Config, grid Grid, data *datasets.Finit
 		}
 	}
 	for _, i := range singles {
-		// TrainContext caches a successful run itself.
+		// trainFinite caches a successful run itself; the sweep's bar is the only one.
 		jobs = append(jobs, s.trainAlone(ctx, i, max(1, s.rows[i].Config.Steps), func(ctx context.Context, cfg Config) (*Run, error) {
-			return TrainContext(ctx, cfg, data)
+			run, _, err := trainFinite(ctx, cfg, data, false)
+			return run, err
 		}))
 	}
 	runJobs(ctx, workers, jobs)
-	return s.table(ctx, grid.Fields(), start, batches, "sweep")
+	t, err := s.table(ctx, grid.Fields(), start, batches, "sweep")
+	return t, s, err
 }
 
 // sweepRows is the bookkeeping Sweep and SweepSeq share: one Row per config
@@ -193,6 +218,7 @@ type sweepRows struct {
 	rows     []Row
 	finished []bool
 	bar      *progress
+	key      func(i int) string // row i's run-cache key
 }
 
 // newSweepRows returns the rows of a grid with the given values, none finished.
@@ -268,6 +294,7 @@ func (s *sweepRows) trainAlone(ctx context.Context, i, units int, train func(con
 		if err != nil && !errors.Is(err, ErrInterrupted) {
 			err = fmt.Errorf("config %d: %w", i, err)
 		}
+		markInterrupted(run, err)
 		s.mu.Lock()
 		s.rows[i].Run, s.rows[i].Err = run, err
 		if err == nil || !errors.Is(err, ErrInterrupted) {
@@ -275,6 +302,61 @@ func (s *sweepRows) trainAlone(ctx context.Context, i, units int, train func(con
 		}
 		s.mu.Unlock()
 	}}
+}
+
+// interruptedLine keeps the partial runs of the unfinished rows (see
+// savePartial) and returns the one line an interrupted notebook cell ends
+// with: "lab: interrupted: <what> of N configs stopped with F finished (in the
+// run cache: running the cell again trains only the others); partial runs of
+// P configs at step S of M kept in <dir> as <cache key>.partial.json" (the
+// step when they all stopped at the same one). s is nil
+// when the sweep stopped before training.
+func (s *sweepRows) interruptedLine(what string) string {
+	if s == nil {
+		return "lab: interrupted: " + what + " stopped before training"
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	finished, cached := 0, true
+	for i, f := range s.finished {
+		if f {
+			finished++
+			cached = cached && (s.rows[i].Err != nil || s.rows[i].Run == nil || s.rows[i].Run.Cached || useRunCache(s.rows[i].Config))
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "lab: interrupted: %s of %d configs stopped with %d finished", what, len(s.rows), finished)
+	if cached && finished > 0 {
+		b.WriteString(" (in the run cache: running the cell again trains only the others)")
+	}
+	var kept, failed int
+	var firstErr error
+	steps := map[[2]int]bool{}
+	for i, r := range s.rows {
+		if s.finished[i] || r.Run == nil || s.key == nil {
+			continue
+		}
+		if _, err := savePartial(s.key(i), r.Run); err != nil {
+			failed++
+			firstErr = cmp.Or(firstErr, err)
+			continue
+		}
+		kept++
+		steps[[2]int{r.Run.StepsDone, r.Run.Config.Steps}] = true
+	}
+	if kept > 0 {
+		fmt.Fprintf(&b, "; partial runs of %d configs", kept)
+		if len(steps) == 1 {
+			for st := range steps {
+				fmt.Fprintf(&b, " at step %d of %d", st[0], st[1])
+			}
+		}
+		fmt.Fprintf(&b, " kept in %s as <cache key>%s.json", CacheDir(), partialSuffix)
+	}
+	if failed > 0 {
+		fmt.Fprintf(&b, "; %d partial runs could not be kept: %v", failed, firstErr)
+	}
+	return b.String()
 }
 
 // table returns the finished rows, in grid order, with each row's Metrics the

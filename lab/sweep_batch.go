@@ -204,10 +204,12 @@ func logSoftmaxParts(x *Node) (lp, e, s *Node) {
 
 // trainBatch trains cfgs (defaulted, one batchKey, ≥ 1 configs) on pr, split
 // into up to shards concurrent shards (see runShards), and returns each
-// config's Run and error, as train would. progress is called with
-// the number of config-steps done after every chunk. When ctx is cancelled,
-// every unfinished config's error wraps ErrInterrupted.
-func trainBatch(ctx context.Context, backend compute.Backend, pr *problem, cfgs []Config, shards int, progress func(int)) ([]*Run, []error) {
+// config's Run and error, as train would. progress (nil: none) is called
+// after every chunk with the number of config-steps done and the loss before
+// the chunk's last step of the shard's first config (NaN when it failed): a
+// single run's loss. When ctx is cancelled, every unfinished config's error
+// wraps ErrInterrupted and its History ends with the step reached.
+func trainBatch(ctx context.Context, backend compute.Backend, pr *problem, cfgs []Config, shards int, progress func(n int, loss float64)) ([]*Run, []error) {
 	start := time.Now()
 	C := len(cfgs)
 	runs := make([]*Run, C)
@@ -317,7 +319,7 @@ func trainBatch(ctx context.Context, backend compute.Backend, pr *problem, cfgs 
 // go backend executes a graph's element-wise ops on one core, so this is what
 // spreads a batch over the machine; every config's arithmetic is the same in
 // any shard.
-func (bt *batchTrainer) runShards(ctx context.Context, shards int, runs []*Run, errs []error, rngs []*rand.Rand, alive []bool, progress func(int)) {
+func (bt *batchTrainer) runShards(ctx context.Context, shards int, runs []*Run, errs []error, rngs []*rand.Rand, alive []bool, progress func(int, float64)) {
 	shards = min(bt.c, max(1, shards))
 	if shards == 1 {
 		bt.run(ctx, runs, errs, rngs, alive, progress)
@@ -348,7 +350,7 @@ func (bt *batchTrainer) shard(lo, hi int) *batchTrainer {
 }
 
 // run performs the optimizer loop of train for every live config at once.
-func (bt *batchTrainer) run(ctx context.Context, runs []*Run, errs []error, rngs []*rand.Rand, alive []bool, progress func(int)) {
+func (bt *batchTrainer) run(ctx context.Context, runs []*Run, errs []error, rngs []*rand.Rand, alive []bool, progress func(int, float64)) {
 	pr, C, n := bt.pr, bt.c, bt.n
 	cfg0 := bt.cfgs[0]
 	method := cfg0.Method
@@ -466,6 +468,12 @@ func (bt *batchTrainer) run(ctx context.Context, runs []*Run, errs []error, rngs
 	steps, logEvery := cfg0.Steps, cfg0.LogEvery
 	for done := 0; done < steps && anyAlive(); {
 		if err := ctx.Err(); err != nil {
+			if done%logEvery != 0 {
+				// The partial runs' History ends at the step reached.
+				if l, lerr := evalExec.Exec1(theta); lerr == nil {
+					logAt(done, l)
+				}
+			}
 			for c := range alive {
 				fail(c, fmt.Errorf("%w at step %d of %d: %w", ErrInterrupted, done, steps, err))
 			}
@@ -552,7 +560,11 @@ func (bt *batchTrainer) run(ctx context.Context, runs []*Run, errs []error, rngs
 		}
 		done += k
 		if progress != nil {
-			progress(live * k)
+			loss := math.NaN()
+			if alive[0] {
+				loss = ls[(k-1)*C]
+			}
+			progress(live*k, loss)
 		}
 		if done%logEvery == 0 || done == steps {
 			logAt(done, out[5])

@@ -2,17 +2,22 @@ package lab
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX's graph DSL reads best unqualified.
 	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/janpfeifer/gonb/gonbui"
 	"github.com/robustpo/robustpo/datasets"
 	"github.com/robustpo/robustpo/losses"
 )
@@ -20,8 +25,12 @@ import (
 // maxUnroll is the largest number of optimizer steps unrolled in one graph.
 const maxUnroll = 8
 
-// ErrInterrupted is wrapped by the error Train returns when its context was
-// cancelled or SIGINT arrived; the partial Run is returned with it.
+// ErrInterrupted is wrapped by the error a trainer returns when its context
+// was cancelled or SIGINT arrived; the partial Run (marked Interrupted) is
+// returned with it, and the message names the step reached ("lab: training
+// interrupted at step 1234 of 5000: context canceled"). In a GoNB cell the
+// SIGINT wrappers (Train, TrainSeq, Sweep, SweepSeq) end the cell instead, in
+// one line (see Train).
 var ErrInterrupted = errors.New("lab: training interrupted")
 
 // Run is the result of Train: its configuration (defaults filled in), where
@@ -56,6 +65,10 @@ type Run struct {
 	// Seq holds what a sequence run (TrainSeq) adds: its final evaluation
 	// with the win rate's per-prompt scores and CI; nil for finite runs.
 	Seq *SeqResult `json:"seq,omitempty"`
+	// Interrupted marks a partial run: training stopped (ErrInterrupted)
+	// after StepsDone of Config.Steps steps. Such a Run is never stored in,
+	// nor served from, the run cache.
+	Interrupted bool `json:"interrupted,omitempty"`
 	// Cached reports that the Run was loaded from the run cache.
 	Cached bool `json:"-"`
 }
@@ -65,10 +78,22 @@ func (r *Run) Probs() [][]float64 { return r.Final }
 
 // Train runs cfg on data with the backend of Backend(), stopping on SIGINT
 // (how GoNB interrupts a cell). See TrainContext.
+//
+// Interrupted outside a notebook, it returns the partial Run (History up to
+// the step reached) with an error wrapping ErrInterrupted that names the step.
+// Interrupted inside a GoNB cell (gonbui.IsNotebook), it writes the partial
+// Run as JSON beside the run cache, as <cache key>.partial.json in CacheDir
+// (LoadRun reads it; the run cache never serves it as a finished run), prints
+// one line to stderr, "lab: interrupted at step N of M; partial run kept in
+// <path>", and exits the cell's process with status 130 (128 + SIGINT), so
+// the cell ends without a stack trace and Jupyter stops the cells queued
+// after it.
 func Train(cfg Config, data *datasets.FiniteData) (*Run, error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	return TrainContext(ctx, cfg, data)
+	run, key, err := trainFinite(ctx, cfg, data, true)
+	cellInterrupt().stop(err, func() string { return interruptedLine(run, key, err) })
+	return run, err
 }
 
 // TrainContext trains a policy on a finite dataset with cfg.Method and returns
@@ -76,45 +101,75 @@ func Train(cfg Config, data *datasets.FiniteData) (*Run, error) {
 // identical History. Finished runs are memoised in the run cache (see
 // CacheDir) unless cfg.NoCache or ROBUSTPO_NO_CACHE=1.
 //
+// A run that trains for more than about 2 s shows a progress bar (step, loss,
+// ETA) while it runs, erased when it ends: in a GoNB notebook an output block
+// updated in place, in a terminal a line on stderr (see ProgressEnv). Cached
+// and shorter runs print nothing.
+//
 // Errors: an invalid config or dataset; a NaN or Inf in a step's loss or in the
 // parameters (the error names the step and the metric, and the Run holds the
-// History so far); cancellation of ctx (the partial Run is returned with an
-// error wrapping ErrInterrupted and ctx.Err()).
+// History so far); cancellation of ctx (the partial Run, its History logged
+// up to the step reached and marked Interrupted, is returned with an error
+// wrapping ErrInterrupted and ctx.Err()).
 func TrainContext(ctx context.Context, cfg Config, data *datasets.FiniteData) (*Run, error) {
+	run, _, err := trainFinite(ctx, cfg, data, true)
+	return run, err
+}
+
+// trainFinite does the work of TrainContext, with a progress bar when bar,
+// and returns the run's cache key too ("" when it failed before one was
+// known).
+func trainFinite(ctx context.Context, cfg Config, data *datasets.FiniteData, bar bool) (*Run, string, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	cfg = cfg.WithDefaults()
 	pr, err := newProblem(data, cfg.Policy)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	backend, err := Backend()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	defer backend.Finalize()
-	return withRunCache(cfg, func() string { return cacheKey(cfg, data, backend.Name()) }, nil, func() (*Run, error) {
+	key := cacheKey(cfg, data, backend.Name())
+	run, err := withRunCache(cfg, func() string { return key }, nil, func() (*Run, error) {
+		var p *progress
+		if bar {
+			p = newRunProgress(cfg.Label(), cfg.Steps)
+		}
+		defer p.finish()
 		if batchable(cfg) {
 			// The batched trainer with one config: runs and sweep rows then
 			// perform the same arithmetic (see sweep_tabular.go).
-			runs, errs := trainBatch(ctx, backend, pr, []Config{cfg}, 1, nil)
+			runs, errs := trainBatch(ctx, backend, pr, []Config{cfg}, 1, p.report)
 			return runs[0], errs[0]
 		}
-		return train(ctx, backend, pr, cfg)
+		return train(ctx, backend, pr, cfg, p)
 	})
+	markInterrupted(run, err)
+	return run, key, err
+}
+
+// markInterrupted marks run (when there is one) as partial when err wraps
+// ErrInterrupted.
+func markInterrupted(run *Run, err error) {
+	if run != nil && errors.Is(err, ErrInterrupted) {
+		run.Interrupted = true
+	}
 }
 
 // withRunCache returns the Run cached under key() when cfg allows the run
 // cache (useRunCache) and accept (nil: any) takes it; else the Run of train,
 // stored under key() when train succeeded (a failure to store is returned
-// with the finished Run).
+// with the finished Run). A run marked Interrupted is never served.
 func withRunCache(cfg Config, key func() string, accept func(*Run) bool, train func() (*Run, error)) (*Run, error) {
 	useCache := useRunCache(cfg)
 	var k string
 	if useCache {
 		k = key()
-		if run, ok := loadCached(k); ok && (accept == nil || accept(run)) {
+		if run, ok := loadCached(k); ok && !run.Interrupted && (accept == nil || accept(run)) {
 			return run, nil
 		}
 	}
@@ -125,6 +180,99 @@ func withRunCache(cfg Config, key func() string, accept func(*Run) bool, train f
 		}
 	}
 	return run, err
+}
+
+// LoadRun reads a Run saved as JSON: a run-cache file, or the partial run an
+// interrupted notebook cell leaves in CacheDir (see Train), whose Interrupted
+// is set and whose History ends at the step reached.
+func LoadRun(path string) (*Run, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("lab: LoadRun: %w", err)
+	}
+	var run Run
+	if err := json.Unmarshal(b, &run); err != nil {
+		return nil, fmt.Errorf("lab: LoadRun %s: %w", path, err)
+	}
+	if run.History == nil {
+		return nil, fmt.Errorf("lab: LoadRun %s: no history: not a Run", path)
+	}
+	return &run, nil
+}
+
+// partialSuffix ends the name of a partial run's file in CacheDir: the run's
+// cache key + partialSuffix + ".json". A cache key is hex, so loadCached never
+// reads it as a finished run.
+const partialSuffix = ".partial"
+
+// savePartial writes the partial run under key's partial name in CacheDir
+// and returns the path.
+func savePartial(key string, run *Run) (string, error) {
+	if err := storeCached(key+partialSuffix, run); err != nil {
+		return "", err
+	}
+	return filepath.Join(CacheDir(), key+partialSuffix+".json"), nil
+}
+
+// interruptExitCode is the status an interrupted notebook cell exits with:
+// 128 + SIGINT, as a shell reports a process ended by Ctrl-C.
+const interruptExitCode = 130
+
+// interruptHandler is what the SIGINT wrappers (Train, TrainSeq, Sweep,
+// SweepSeq) do with an interruption: in a GoNB cell, one line on stderr and
+// exit; elsewhere, nothing (the error is returned).
+type interruptHandler struct {
+	notebook bool
+	stderr   io.Writer
+	exit     func(code int)
+}
+
+// cellInterrupt returns this process's interruptHandler.
+func cellInterrupt() interruptHandler {
+	return interruptHandler{notebook: gonbui.IsNotebook, stderr: os.Stderr, exit: os.Exit}
+}
+
+// stop prints line() and exits with interruptExitCode when h runs a notebook
+// cell and err wraps ErrInterrupted; otherwise it returns.
+func (h interruptHandler) stop(err error, line func() string) {
+	if !h.notebook || !errors.Is(err, ErrInterrupted) {
+		return
+	}
+	fmt.Fprintln(h.stderr, line())
+	h.exit(interruptExitCode)
+}
+
+// interruptedLine keeps the partial run under key (see savePartial) and
+// returns the one line that says so: "lab: interrupted at step N of M;
+// partial run kept in <path>", with where it stopped before the first step
+// (an SFT or reward fit) in parentheses.
+func interruptedLine(run *Run, key string, err error) string {
+	if run == nil || key == "" {
+		return "lab: interrupted before training started (" + interruptDetail(err) + ")"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "lab: interrupted at step %d of %d", run.StepsDone, run.Config.Steps)
+	if d := interruptDetail(err); run.StepsDone == 0 && d != "" && !strings.HasPrefix(d, "at step ") {
+		fmt.Fprintf(&b, " (%s)", d)
+	}
+	if path, serr := savePartial(key, run); serr != nil {
+		fmt.Fprintf(&b, "; the partial run could not be kept: %v", serr)
+	} else {
+		fmt.Fprintf(&b, "; partial run kept in %s", path)
+	}
+	return b.String()
+}
+
+// interruptDetail returns what err adds to ErrInterrupted and the context's
+// error: where the run stopped ("SFT step 12 of 300").
+func interruptDetail(err error) string {
+	d := firstLine(err.Error())
+	d = strings.TrimPrefix(d, ErrInterrupted.Error())
+	for _, e := range []error{context.Canceled, context.DeadlineExceeded} {
+		d = strings.TrimSuffix(d, ": "+e.Error())
+	}
+	d = strings.TrimPrefix(strings.TrimPrefix(d, ": "), "lab: ")
+	return strings.TrimSpace(d)
 }
 
 // newRun returns the Run of a finite-set training of cfg on pr's data before
@@ -175,7 +323,8 @@ func checkMetrics(method Method, step int, names []string, m map[string]float64)
 // the losses package: the reference implementation. TrainContext uses it for
 // RLHF; every other method runs the batched trainer (trainBatch), which is
 // tested against train (TestTrainMatchesAutodiff).
-func train(ctx context.Context, backend compute.Backend, pr *problem, cfg Config) (*Run, error) {
+// bar (nil: none) is told every chunk of steps and its last loss.
+func train(ctx context.Context, backend compute.Backend, pr *problem, cfg Config, bar *progress) (*Run, error) {
 	start := time.Now()
 	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x1ab5eed))
 	run := newRun(backend.Name(), pr, cfg)
@@ -248,6 +397,9 @@ func train(ctx context.Context, backend compute.Backend, pr *problem, cfg Config
 	}
 	for done := 0; done < steps; {
 		if err := ctx.Err(); err != nil {
+			if done%cfg.LogEvery != 0 {
+				_ = logAt(done) // the partial run's History ends at the step reached
+			}
 			return run, fmt.Errorf("%w at step %d of %d: %w", ErrInterrupted, done, steps, err)
 		}
 		next := min(steps, (done/cfg.LogEvery+1)*cfg.LogEvery)
@@ -279,6 +431,7 @@ func train(ctx context.Context, backend compute.Backend, pr *problem, cfg Config
 		}
 		done += k
 		run.StepsDone = done
+		bar.report(k, ls[k-1])
 		if done%cfg.LogEvery == 0 || done == steps {
 			if err := logAt(done); err != nil {
 				return run, err

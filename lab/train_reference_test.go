@@ -67,7 +67,7 @@ func TestTrainMatchesAutodiff(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					want, err := train(context.Background(), backend, pr, cfg)
+					want, err := train(context.Background(), backend, pr, cfg, nil)
 					if err != nil {
 						t.Fatal(err)
 					}
