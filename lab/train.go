@@ -85,9 +85,10 @@ func (r *Run) Probs() [][]float64 { return r.Final }
 // Run as JSON beside the run cache, as <cache key>.partial.json in CacheDir
 // (LoadRun reads it; the run cache never serves it as a finished run), prints
 // one line to stderr, "lab: interrupted at step N of M; partial run kept in
-// <path>", and exits the cell's process with status 130 (128 + SIGINT), so
-// the cell ends without a stack trace and Jupyter stops the cells queued
-// after it.
+// <path>", and exits the cell's process with status 130 (128 + SIGINT): the
+// cell ends as interrupted (GoNB adds "^C exit status 130" and reports an
+// error, as for any interrupted program), without the stack trace that
+// must.M1 would print for a returned error.
 func Train(cfg Config, data *datasets.FiniteData) (*Run, error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
