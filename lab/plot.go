@@ -1,31 +1,24 @@
 package lab
 
 import (
-	"bytes"
 	"fmt"
-	"html"
 	"image/color"
 	"math"
-	"os"
-	"path/filepath"
-	"strconv"
+	"slices"
 	"strings"
 
-	"github.com/janpfeifer/gonb/gonbui"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
-	"gonum.org/v1/plot/vg/vgsvg"
 )
 
 // Figure is a grid of plot panels, built by PlotHistory or PlotPolicy and
 // rendered on demand: Display shows it inline in a GoNB notebook (a no-op
-// elsewhere), Save writes it to a file, SVG returns its bytes. The legend is
+// elsewhere) as PNG, SVG and PDF in one bundle, Save writes it to a file, SVG
+// returns its bytes. The legend is
 // one row above the panels, shared by all of them (a run or a bar series has
 // the same colour in every panel), so it never covers data.
 type Figure struct {
@@ -37,7 +30,8 @@ type Figure struct {
 }
 
 // series is one line (X, Y) or one bar group (Y by category) of a panel;
-// colour is its index in the figure's legend.
+// colour is its index in the figure's legend (its colour and dashes: runColour
+// and runDash for lines, policyColours for bars).
 type series struct {
 	label  string
 	colour int
@@ -46,6 +40,7 @@ type series struct {
 
 // panel is one plot: lines over steps, or grouped bars over categories.
 type panel struct {
+	metric                string // the metric drawn, "" for policy panels
 	title, xLabel, yLabel string
 	logY                  bool
 	// prob marks a probability panel: the y axis starts at 0 and ends at most
@@ -66,14 +61,18 @@ func isProbMetric(metric string) bool {
 }
 
 // PlotHistory returns a Figure with one panel per metric and one line per run
-// (x: step, y: the metric's logged values; the legend above the panels shows
-// each run's Label, with the same colour in every panel). Metrics a run never
-// logged are skipped for that run. Probability metrics ("prob/…", "mass/…")
-// get a y axis from 0 to at most 1.05.
+// (x: training step, y: the metric's logged values; the legend above the
+// panels shows each run's Label, with the same colour and dashes in every
+// panel: the Okabe–Ito colours, then dashed lines from the 9th run on).
+// Panels are titled in words and their y axes labelled in the paper's
+// notation for the lab's metrics (see metricLabel), by the raw name for
+// others. Metrics a run never logged are skipped for that run. Probability
+// metrics ("prob/…", "mass/…") get a y axis from 0 to at most 1.05.
 func PlotHistory(runs []*Run, metrics ...string) *Figure {
 	f := &Figure{cols: min(2, max(1, len(metrics)))}
 	for _, m := range metrics {
-		p := panel{title: m, xLabel: "step", prob: isProbMetric(m)}
+		title, axis := metricLabel(m)
+		p := panel{metric: m, title: title, xLabel: "training step", yLabel: axis, prob: isProbMetric(m)}
 		for i, r := range runs {
 			if r == nil || r.History == nil {
 				continue
@@ -93,27 +92,34 @@ func PlotHistory(runs []*Run, metrics ...string) *Figure {
 	return f
 }
 
-// LogY switches every panel to a logarithmic y axis (non-positive values are
-// left out of the drawing) and returns f.
-func (f *Figure) LogY() *Figure {
+// LogY switches panels to a logarithmic y axis (non-positive values are left
+// out of the drawing) and returns f: the panels of the given metrics, or
+// every panel when none is given. Log axes carry at most 6 labels (see
+// logTicks), so a metric falling from 1 to 1e-300 reads as well as one
+// falling from 1 to 0.1.
+func (f *Figure) LogY(metrics ...string) *Figure {
 	for i := range f.panels {
-		f.panels[i].logY = true
+		if len(metrics) == 0 || slices.Contains(metrics, f.panels[i].metric) {
+			f.panels[i].logY = true
+		}
 	}
 	return f
 }
 
-// Colours of PlotPolicy's bars: the trained policy stands out, the reference
-// is a neutral grey, the RLHF optimum a contrasting orange.
-var policyColours = [3]color.Color{
-	color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff},
-	color.RGBA{R: 0xa0, G: 0xa0, B: 0xa0, A: 0xff},
-	color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff},
-}
+// Legend labels of PlotPolicy's bars.
+const (
+	policyLabel     = "π (trained)"
+	refLabel        = "π_{ref} (reference)"
+	optimumLabel    = "π* (RLHF optimum)"
+	supportXLabel   = "response (* = in a training pair)"
+	probabilityAxis = "probability"
+)
 
 // PlotPolicy returns a Figure with one panel per prompt (at most 6) of grouped
-// bars π (final), π_ref and π*_{r*} (when the dataset has an oracle) per
-// response, on a probability axis [0, 1.05]; responses seen in training pairs
-// are marked "*" in the axis labels. The figure's title names the run's Label.
+// bars π (final), π_ref and π* (the RLHF optimum π*_{r*} for the oracle reward,
+// when the dataset has one) per response, on a probability axis [0, 1.05];
+// responses seen in training pairs are marked "*" in the axis labels. The
+// figure's title names the run's Label.
 func PlotPolicy(run *Run) *Figure {
 	f := &Figure{cols: 1, title: run.Label + ": final policy"}
 	prompts := min(6, len(run.Final))
@@ -121,7 +127,7 @@ func PlotPolicy(run *Run) *Figure {
 		f.cols = 2
 	}
 	for x := range prompts {
-		p := panel{title: fmt.Sprintf("prompt %d", x), xLabel: "response (* = in a training pair)", yLabel: "probability", prob: true}
+		p := panel{title: fmt.Sprintf("prompt %d", x), xLabel: supportXLabel, yLabel: probabilityAxis, prob: true}
 		for y := range run.Final[x] {
 			name := responseName(run.ResponseNames, y)
 			if run.Support[x][y] {
@@ -129,17 +135,14 @@ func PlotPolicy(run *Run) *Figure {
 			}
 			p.categories = append(p.categories, name)
 		}
-		p.bars = append(p.bars, series{label: "π (trained)", colour: 0, y: run.Final[x]}, series{label: "π_ref", colour: 1, y: run.Ref[x]})
+		p.bars = append(p.bars, series{label: policyLabel, colour: 0, y: run.Final[x]}, series{label: refLabel, colour: 1, y: run.Ref[x]})
 		if run.Optimal != nil {
-			p.bars = append(p.bars, series{label: "π*_{r*} (RLHF optimum)", colour: 2, y: run.Optimal[x]})
+			p.bars = append(p.bars, series{label: optimumLabel, colour: 2, y: run.Optimal[x]})
 		}
 		f.panels = append(f.panels, p)
 	}
 	return f
 }
-
-// lineColour is the colour of legend entry i of a line plot.
-func lineColour(i int) color.Color { return plotutil.Color(i) }
 
 // build turns a panel into a gonum plot drawn in a panel of width w, with
 // text sizes scaled by scale (see textScale). Legend entries, one per series
@@ -150,9 +153,12 @@ func (p panel) build(w vg.Length, scale float64, legend *figureLegend) (*plot.Pl
 	pl.Title.Text = p.title
 	pl.X.Label.Text = p.xLabel
 	pl.Y.Label.Text = p.yLabel
+	pl.X.Tick.Marker, pl.Y.Tick.Marker = linearTicks{}, linearTicks{}
 	if p.logY {
-		pl.Y.Scale = plot.LogScale{}
-		pl.Y.Tick.Marker = logTicks{}
+		setLogAxis(&pl.Y) // y values are drawn as log10(y)
+	}
+	if len(p.lines) > 0 {
+		pl.Add(grid())
 	}
 	for _, s := range p.lines {
 		pts := make(plotter.XYs, 0, len(s.x))
@@ -160,6 +166,9 @@ func (p panel) build(w vg.Length, scale float64, legend *figureLegend) (*plot.Pl
 			y := s.y[j]
 			if math.IsNaN(y) || math.IsInf(y, 0) || (p.logY && y <= 0) {
 				continue
+			}
+			if p.logY {
+				y = math.Log10(y)
 			}
 			pts = append(pts, plotter.XY{X: s.x[j], Y: y})
 		}
@@ -170,8 +179,8 @@ func (p panel) build(w vg.Length, scale float64, legend *figureLegend) (*plot.Pl
 		if err != nil {
 			return nil, fmt.Errorf("lab: plotting %q, run %q: %w", p.title, s.label, err)
 		}
-		l.Color = lineColour(s.colour)
-		l.Dashes = plotutil.Dashes(s.colour / 7)
+		l.Color = runColour(s.colour)
+		l.Dashes = runDash(s.colour)
 		l.Width = vg.Points(1.5)
 		pl.Add(l)
 		legend.add(s.label, l)
@@ -181,13 +190,17 @@ func (p panel) build(w vg.Length, scale float64, legend *figureLegend) (*plot.Pl
 	}
 	if p.prob && len(p.lines) > 0 {
 		// Probabilities: from 0 (unless log) to the data's top, never past probMax.
-		if !p.logY {
+		if p.logY {
+			pl.Y.Max = math.Min(pl.Y.Max, math.Log10(probMax))
+		} else {
 			pl.Y.Min = 0
+			pl.Y.Max = math.Min(pl.Y.Max, probMax)
 		}
-		pl.Y.Max = math.Min(pl.Y.Max, probMax)
 	}
 	if len(p.bars) > 0 {
-		pl.Add(plotter.NewGrid())
+		g := grid()
+		g.Vertical.Color = nil // categories: no vertical lines
+		pl.Add(g)
 		// Bars fill 80% of each category's width; the data area is roughly the
 		// panel less the y axis.
 		slot := (w - 45*vg.Length(scale)) / vg.Length(max(1, len(p.categories)))
@@ -214,34 +227,12 @@ func (p panel) build(w vg.Length, scale float64, legend *figureLegend) (*plot.Pl
 	return pl, nil
 }
 
-// logTicks marks a logarithmic axis at i·10^k (i = 1…9) within [lo, hi],
-// labelled at the powers of ten and, where the axis spans less than two
-// decades, also at 2·10^k and 5·10^k. (plot.LogTicks starts below 1 one
-// decade too late, missing the ticks under the first power of ten.)
-type logTicks struct{}
-
-// Ticks implements plot.Ticker.
-func (logTicks) Ticks(lo, hi float64) []plot.Tick {
-	if !(lo > 0) || !(hi >= lo) || math.IsInf(hi, 0) {
-		return nil
-	}
-	dense := math.Log10(hi/lo) < 2
-	var ticks []plot.Tick
-	for k := int(math.Floor(math.Log10(lo))); k <= int(math.Ceil(math.Log10(hi))); k++ {
-		for i := 1; i <= 9; i++ {
-			// Parsed from decimal text: the nearest float64 to i·10^k.
-			v, _ := strconv.ParseFloat(strconv.Itoa(i)+"e"+strconv.Itoa(k), 64)
-			if v < lo*(1-1e-9) || v > hi*(1+1e-9) {
-				continue
-			}
-			t := plot.Tick{Value: v}
-			if i == 1 || (dense && (i == 2 || i == 5)) {
-				t.Label = strconv.FormatFloat(v, 'g', -1, 64)
-			}
-			ticks = append(ticks, t)
-		}
-	}
-	return ticks
+// grid returns light grey grid lines at the major ticks, drawn under the data.
+func grid() *plotter.Grid {
+	g := plotter.NewGrid()
+	g.Vertical.Color, g.Horizontal.Color = color.Gray{Y: 225}, color.Gray{Y: 225}
+	g.Vertical.Width, g.Horizontal.Width = vg.Points(0.6), vg.Points(0.6)
+	return g
 }
 
 // clampProb clamps v to the drawable probability range [0, probMax]; NaN
@@ -277,7 +268,8 @@ func (f *Figure) SVG() ([]byte, error) {
 	return l.svg()
 }
 
-// Save writes the figure to path: SVG for ".svg", PNG for ".png".
+// Save writes the figure to path: SVG for ".svg", PNG (at twice the layout
+// size, as displayed) for ".png", PDF for ".pdf".
 func (f *Figure) Save(path string) error {
 	l, err := f.layout()
 	if err != nil {
@@ -287,52 +279,14 @@ func (f *Figure) Save(path string) error {
 }
 
 // Display shows the figure inline when running inside a GoNB notebook
-// (gonbui.IsNotebook) and does nothing elsewhere. Rendering errors are shown
-// in the notebook as text. It returns f.
+// (gonbui.IsNotebook) and does nothing elsewhere: one display_data bundle of
+// image/png (2× its layout size), image/svg+xml, application/pdf and
+// text/plain (see figureBundle), which untrusted notebooks and nbconvert's
+// HTML, LaTeX and PDF exports all show. Rendering errors are shown in the
+// notebook as text. It returns f.
 func (f *Figure) Display() *Figure {
-	if gonbui.IsNotebook {
-		displaySVG(f.SVG())
-	}
+	displayLayout(f.layout())
 	return f
-}
-
-// save writes the layout to path: SVG for ".svg", PNG for ".png".
-func (l *layout) save(path string) error {
-	var data []byte
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".svg":
-		b, err := l.svg()
-		if err != nil {
-			return fmt.Errorf("lab: saving %s: %w", path, err)
-		}
-		data = b
-	case ".png":
-		w, h := l.size()
-		c := vgimg.New(w, h)
-		l.paint(c)
-		var buf bytes.Buffer
-		if _, err := (vgimg.PngCanvas{Canvas: c}).WriteTo(&buf); err != nil {
-			return fmt.Errorf("lab: saving %s: %w", path, err)
-		}
-		data = buf.Bytes()
-	default:
-		return fmt.Errorf("lab: saving %s: unknown extension %q (want .svg or .png)", path, filepath.Ext(path))
-	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		return fmt.Errorf("lab: saving figure: %w", err)
-	}
-	return nil
-}
-
-// displaySVG shows svg inline in a GoNB notebook, or err as text, and waits
-// until GoNB has the content: a cell's process may exit right after.
-func displaySVG(svg []byte, err error) {
-	if err != nil {
-		gonbui.DisplayHTML("<pre>" + html.EscapeString(err.Error()) + "</pre>")
-	} else {
-		gonbui.DisplaySVG(string(svg))
-	}
-	gonbui.Sync()
 }
 
 // Text sizes in points for a 10 cm wide panel; textScale scales them with
@@ -358,13 +312,18 @@ func textScale(w vg.Length) float64 {
 }
 
 // styleText sets a plot's title, axis labels and tick labels to sans-serif
-// text sized for its panel (scale from textScale).
+// text with script markup (scriptText) sized for its panel (scale from
+// textScale).
 func styleText(p *plot.Plot, scale float64) {
+	h := textHandler()
 	p.Title.TextStyle.Font = sans(titleSize * scale)
+	p.Title.TextStyle.Handler = h
 	p.Title.Padding = vg.Points(4 * scale)
 	for _, a := range []*plot.Axis{&p.X, &p.Y} {
 		a.Label.TextStyle.Font = sans(labelSize * scale)
+		a.Label.TextStyle.Handler = h
 		a.Tick.Label.Font = sans(tickSize * scale)
+		a.Tick.Label.Handler = h
 		a.Padding = vg.Points(3 * scale)
 	}
 }
@@ -388,11 +347,12 @@ func (l *figureLegend) add(label string, thumbs ...plot.Thumbnailer) {
 }
 
 // layout is a figure ready to draw: an optional title line, the shared legend
-// in rows above the panels (wrapped to the figure's width), then the panels in
-// a grid of cols columns, each panelW × panelH.
+// in rows above the panels (wrapped to the figure's width), an optional colour
+// bar, then the panels in a grid of cols columns, each panelW × panelH.
 type layout struct {
 	title          string
 	legend         figureLegend
+	bar            *colourBar   // nil: none
 	plots          []*plot.Plot // nil entries leave a panel empty
 	cols           int
 	panelW, panelH vg.Length
@@ -416,7 +376,7 @@ func (l *layout) rows() int { return max(1, (len(l.plots)+l.cols-1)/l.cols) }
 // textStyle is the style of header text at size points (before scaling).
 func (l *layout) textStyle(size float64) text.Style {
 	return text.Style{Color: color.Black, Font: sans(size * l.scale()), XAlign: draw.XLeft,
-		YAlign: draw.YCenter, Handler: plot.DefaultTextHandler}
+		YAlign: draw.YCenter, Handler: textHandler()}
 }
 
 // thumbWidth and gaps of the legend, in points before scaling.
@@ -482,6 +442,9 @@ func (l *layout) header(width vg.Length) vg.Length {
 	}
 	rows, _ := l.legendRows(0.9 * width)
 	h += vg.Length(len(rows)) * l.lineHeight(legendSize)
+	if l.bar != nil {
+		h += l.bar.height(l)
+	}
 	if h > 0 {
 		h += vg.Millimeter
 	}
@@ -525,6 +488,9 @@ func (l *layout) draw(c draw.Canvas) {
 		}
 		top -= h
 	}
+	if l.bar != nil {
+		top -= l.bar.draw(c, l, top)
+	}
 	body := c
 	body.Max.Y = c.Max.Y - l.header(width)
 	rowsN := l.rows()
@@ -554,18 +520,4 @@ func (l *layout) paint(c vg.CanvasSizer) {
 	dc.SetColor(color.White)
 	dc.Fill(dc.Rectangle.Path())
 	l.draw(dc)
-}
-
-// svg renders the layout as an SVG document whose text falls back to Arial,
-// Helvetica or any sans-serif font where Liberation Sans is not installed.
-func (l *layout) svg() ([]byte, error) {
-	w, h := l.size()
-	c := vgsvg.New(w, h)
-	l.paint(c)
-	var buf bytes.Buffer
-	if _, err := c.WriteTo(&buf); err != nil {
-		return nil, fmt.Errorf("lab: rendering SVG: %w", err)
-	}
-	return bytes.ReplaceAll(buf.Bytes(), []byte("font-family:Liberation Sans;"),
-		[]byte("font-family:'Liberation Sans',Arial,Helvetica,sans-serif;")), nil
 }

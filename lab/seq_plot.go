@@ -2,12 +2,12 @@ package lab
 
 import (
 	"fmt"
+	"image/color"
 	"math"
 	"sort"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 )
 
@@ -15,12 +15,17 @@ import (
 // against π_ref (Run.Seq.WinRate) over the numeric Config field x (e.g.
 // "Rho"), one line per value of the field by (e.g. "Method"; "" for one
 // line), with each point's bootstrap 95% CI as an error bar and a dashed
-// line at ½ (no better than π_ref). Rows without a sequence run are left out.
+// line at ½ (no better than π_ref). Lines have the Okabe–Ito colours, a marker
+// shape each and a legend above the panel. Rows without a sequence run are
+// left out.
 func (t *Table) WinRateLines(x, by string) *Chart {
 	c := &Chart{PanelWidth: 14 * vg.Centimeter, PanelHeight: 9 * vg.Centimeter}
 	p := plot.New()
-	p.Title.Text = "win rate vs π_ref (oracle, 95% CI)"
-	p.X.Label.Text, p.Y.Label.Text = x, "win rate"
+	p.Title.Text = "win rate against π_{ref} (oracle judge, 95% CI)"
+	_, axis := metricLabel("winrate/vs_ref")
+	p.X.Label.Text, p.Y.Label.Text = fieldLabel(x), axis
+	p.X.Tick.Marker, p.Y.Tick.Marker = linearTicks{}, linearTicks{}
+	p.Add(grid())
 	type point struct{ x, y, lo, hi float64 }
 	groups := map[string][]point{}
 	var order []string
@@ -35,7 +40,7 @@ func (t *Table) WinRateLines(x, by string) *Chart {
 		}
 		key := ""
 		if by != "" {
-			key = by + "=" + formatValue(r.Field(by))
+			key = valueLabel(by, r.Field(by))
 		}
 		if _, seen := groups[key]; !seen {
 			order = append(order, key)
@@ -55,21 +60,18 @@ func (t *Table) WinRateLines(x, by string) *Chart {
 			xys = append(xys, plotter.XY{X: q.x + shift, Y: q.y})
 			errs = append(errs, struct{ Low, High float64 }{q.y - q.lo, q.hi - q.y})
 		}
-		line, points, err := plotter.NewLinePoints(xys)
+		line, points, err := runLine(xys, gi)
 		if err != nil {
 			continue
 		}
-		line.Color, points.Color = lineColour(gi), lineColour(gi)
-		points.Shape = plotutil.Shape(gi)
-		line.Width = vg.Points(1.5)
 		p.Add(line, points)
 		if bars, err := plotter.NewYErrorBars(errorPoints{xys, errs}); err == nil {
-			bars.Color = lineColour(gi)
+			bars.Color = runColour(gi)
 			p.Add(bars)
 		}
 		name := key
 		if name == "" {
-			name = "win rate"
+			name = axis
 		}
 		c.legend.add(name, line, points)
 	}
@@ -77,11 +79,11 @@ func (t *Table) WinRateLines(x, by string) *Chart {
 		half, err := plotter.NewLine(plotter.XYs{{X: xmin, Y: 0.5}, {X: xmax, Y: 0.5}})
 		if err == nil {
 			half.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-			half.Color = plotutil.Color(7)
+			half.Color = color.Gray{Y: 110}
 			p.Add(half)
+			c.legend.add("½ (no better than π_{ref})", half)
 		}
 	}
-	p.Add(plotter.NewGrid())
 	c.plots = []*plot.Plot{p}
 	return c
 }

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/janpfeifer/gonb/gonbui"
+	"github.com/janpfeifer/gonb/gonbui/protocol"
 )
 
 // Row is one configuration of a sweep: its grid values, its full Config, its
@@ -461,15 +461,20 @@ func (t *Table) Text(metrics ...string) string {
 	return textTable(h, r)
 }
 
-// Display shows the table, with the given metrics (all when none), as HTML in
-// a GoNB notebook; elsewhere it does nothing. It returns t.
+// Display shows the table, with the given metrics (all when none), in a GoNB
+// notebook as one bundle of text/html and text/plain (the aligned text of
+// Text, kept by untrusted notebooks and text exports); elsewhere it does
+// nothing. It returns t.
 func (t *Table) Display(metrics ...string) *Table {
-	if !gonbui.IsNotebook {
-		return t
-	}
-	h, r := t.cells(metrics)
-	gonbui.DisplayHTML(htmlTable(fmt.Sprintf("%d configs, %v", len(t.Rows), t.WallTime.Round(time.Millisecond)), h, r))
+	send(t.bundle(metrics))
 	return t
+}
+
+// bundle is what Display sends.
+func (t *Table) bundle(metrics []string) *protocol.DisplayData {
+	h, r := t.cells(metrics)
+	caption := fmt.Sprintf("%d configs, %v", len(t.Rows), t.WallTime.Round(time.Millisecond))
+	return tableBundle(htmlTable(caption, h, r), caption+"\n"+textTable(h, r))
 }
 
 // String renders the summary as aligned text, "mean ± CI95" per metric.
@@ -484,13 +489,17 @@ func (s *Summary) Text(metrics ...string) string {
 	return textTable(h, r)
 }
 
-// Display shows the summary, with the given metrics (all when none), as HTML
-// in a GoNB notebook; elsewhere it does nothing. It returns s.
+// Display shows the summary, with the given metrics (all when none), in a
+// GoNB notebook as one bundle of text/html and text/plain (the aligned text
+// of Text); elsewhere it does nothing. It returns s.
 func (s *Summary) Display(metrics ...string) *Summary {
-	if !gonbui.IsNotebook {
-		return s
-	}
-	h, r := s.cells(metrics)
-	gonbui.DisplayHTML(htmlTable("mean ± 95% CI", h, r))
+	send(s.bundle(metrics))
 	return s
+}
+
+// bundle is what Display sends.
+func (s *Summary) bundle(metrics []string) *protocol.DisplayData {
+	h, r := s.cells(metrics)
+	const caption = "mean ± 95% CI"
+	return tableBundle(htmlTable(caption, h, r), caption+"\n"+textTable(h, r))
 }

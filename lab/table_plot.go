@@ -4,22 +4,26 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"slices"
+	"strconv"
 	"strings"
 
-	"github.com/janpfeifer/gonb/gonbui"
 	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/palette/moreland"
 	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 )
 
-// Chart is a grid of gonum plots drawn from a sweep Table (Heatmap, Lines):
-// Display shows it inline in a GoNB notebook (a no-op elsewhere), Save writes
-// an SVG file, SVG returns its bytes.
+// Chart is a grid of plot panels drawn from a sweep Table (Heatmap, Lines,
+// WinRateLines): Display shows it inline in a GoNB notebook (a no-op
+// elsewhere) as PNG, SVG and PDF in one bundle, Save writes it to a file, SVG
+// returns its bytes.
 type Chart struct {
 	plots []*plot.Plot
+	// heat is a heatmap's data, drawn on layout (plots is then unused).
+	heat *heatmap
 	// legend is shared by all panels (Lines: one entry per value of by, the
 	// same colour in every panel); drawn above them.
 	legend figureLegend
@@ -30,7 +34,12 @@ type Chart struct {
 }
 
 // Panels returns the number of panels.
-func (c *Chart) Panels() int { return len(c.plots) }
+func (c *Chart) Panels() int {
+	if c.heat != nil {
+		return len(c.heat.panels)
+	}
+	return len(c.plots)
+}
 
 // facet is the rows of one panel and its title.
 type facet struct {
@@ -39,11 +48,12 @@ type facet struct {
 }
 
 // facets splits rows by the grid fields not in axes and not "Seed" (the
-// replicate axis, averaged over), in first-seen order.
+// replicate axis, averaged over), in first-seen order. A facet's title names
+// its values (valueLabel): "p-DPO, β = 0.5".
 func (t *Table) facets(axes ...string) []facet {
 	var split []string
 	for _, f := range t.Fields {
-		if f != "Seed" && !contains1(axes, f) {
+		if f != "Seed" && !slices.Contains(axes, f) {
 			split = append(split, f)
 		}
 	}
@@ -52,9 +62,9 @@ func (t *Table) facets(axes ...string) []facet {
 	for _, r := range t.Rows {
 		parts := make([]string, len(split))
 		for i, f := range split {
-			parts[i] = f + "=" + formatValue(r.Field(f))
+			parts[i] = valueLabel(f, r.Field(f))
 		}
-		key := strings.Join(parts, " ")
+		key := strings.Join(parts, ", ")
 		i, ok := index[key]
 		if !ok {
 			i = len(out)
@@ -64,15 +74,6 @@ func (t *Table) facets(axes ...string) []facet {
 		out[i].rows = append(out[i].rows, r)
 	}
 	return out
-}
-
-func contains1(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }
 
 // distinct returns the distinct values of field over rows, in first-seen order.
@@ -89,71 +90,63 @@ func distinct(rows []Row, field string) []any {
 	return out
 }
 
-// heatGrid is the GridXYZ of a heatmap over value indices.
-type heatGrid struct {
-	z    [][]float64 // z[col][row]
-	cols int
-	rows int
+// heatPanel is one panel of a heatmap Chart: z[col][row] the cell values
+// (NaN: no successful row), texts the printed values.
+type heatPanel struct {
+	title  string
+	xs, ys []string
+	z      [][]float64
+	texts  [][]string
 }
 
-func (h heatGrid) Dims() (int, int)   { return h.cols, h.rows }
-func (h heatGrid) Z(c, r int) float64 { return h.z[c][r] }
-func (h heatGrid) X(c int) float64    { return float64(c) }
-func (h heatGrid) Y(r int) float64    { return float64(r) }
-func (h heatGrid) Min() (m float64)   { return h.extreme(math.Min, math.Inf(1)) }
-func (h heatGrid) Max() (m float64)   { return h.extreme(math.Max, math.Inf(-1)) }
-func (h heatGrid) extreme(f func(a, b float64) float64, start float64) float64 {
-	m := start
-	for _, col := range h.z {
-		for _, v := range col {
-			if !math.IsNaN(v) {
-				m = f(m, v)
-			}
-		}
-	}
-	if math.IsInf(m, 0) {
-		return 0
-	}
-	return m
+// heatmap is a heatmap Chart's data, drawn when the chart is laid out (so
+// that LogColour can still change its scale).
+type heatmap struct {
+	metric, xLabel, yLabel string
+	panels                 []heatPanel
+	log                    bool
 }
 
-// nominalTicks labels integer positions with names.
-type nominalTicks []string
-
-func (n nominalTicks) Ticks(lo, hi float64) []plot.Tick {
-	var out []plot.Tick
-	for i, s := range n {
-		if float64(i) >= lo-0.5 && float64(i) <= hi+0.5 {
-			out = append(out, plot.Tick{Value: float64(i), Label: s})
-		}
-	}
-	return out
+// heatCells draws a heatmap panel's cells, coloured by a scale shared with
+// the chart's other panels, with each cell's text at its centre: in a font
+// sized to the drawn cell (the widest text fills at most 85% of a cell's
+// width and 45% of its height, between 5 and 13 points), white on dark cells
+// and black on light ones (isDark).
+type heatCells struct {
+	panel heatPanel
+	scale heatScale
 }
 
-// cellLabels prints each heatmap cell's text at its centre, in a font sized
-// to the drawn cell (the widest text fills at most 85% of a cell's width and
-// 45% of its height, between 5 and 13 points) and in white on dark cells,
-// black on light ones (see cellIsDark).
-type cellLabels struct {
-	heat  *plotter.HeatMap
-	grid  heatGrid
-	texts [][]string // texts[col][row]
-}
+// cellOverlap is how far a heatmap cell is drawn into its neighbours.
+const cellOverlap = vg.Length(0.4)
+
+// cellColour returns the fill of cell (i, j).
+func (h heatCells) cellColour(i, j int) color.Color { return h.scale.colour(h.panel.z[i][j]) }
 
 // Plot implements plot.Plotter.
-func (cl cellLabels) Plot(c draw.Canvas, p *plot.Plot) {
+func (h heatCells) Plot(c draw.Canvas, p *plot.Plot) {
 	trX, trY := p.Transforms(&c)
+	cols, rows := len(h.panel.xs), len(h.panel.ys)
+	for i := range cols {
+		for j := range rows {
+			// Each cell overlaps its right and upper neighbours by a hair, so
+			// anti-aliasing leaves no seams between cells of one colour.
+			x0, x1 := trX(float64(i)-0.5), trX(float64(i)+0.5)+cellOverlap
+			y0, y1 := trY(float64(j)-0.5), trY(float64(j)+0.5)+cellOverlap
+			c.FillPolygon(h.cellColour(i, j), []vg.Point{{X: x0, Y: y0}, {X: x1, Y: y0}, {X: x1, Y: y1}, {X: x0, Y: y1}})
+		}
+	}
 	cellW := vg.Length(math.Abs(float64(trX(1) - trX(0))))
 	cellH := vg.Length(math.Abs(float64(trY(1) - trY(0))))
-	if cl.grid.cols == 1 {
+	if cols == 1 {
 		cellW = c.Max.X - c.Min.X
 	}
-	if cl.grid.rows == 1 {
+	if rows == 1 {
 		cellH = c.Max.Y - c.Min.Y
 	}
-	ref := text.Style{Font: sans(10), Handler: plot.DefaultTextHandler}
+	ref := text.Style{Font: sans(10), Handler: textHandler()}
 	var widest vg.Length
-	for _, col := range cl.texts {
+	for _, col := range h.panel.texts {
 		for _, t := range col {
 			widest = max(widest, ref.Width(t))
 		}
@@ -163,11 +156,11 @@ func (cl cellLabels) Plot(c draw.Canvas, p *plot.Plot) {
 		size = math.Min(size, 10*float64(0.85*cellW/widest))
 	}
 	size = math.Max(5, math.Min(size, 0.45*float64(cellH)))
-	sty := text.Style{Font: sans(size), XAlign: draw.XCenter, YAlign: draw.YCenter, Handler: plot.DefaultTextHandler}
-	for i, col := range cl.texts {
+	sty := text.Style{Font: sans(size), XAlign: draw.XCenter, YAlign: draw.YCenter, Handler: textHandler()}
+	for i, col := range h.panel.texts {
 		for j, t := range col {
 			sty.Color = color.Black
-			if cellIsDark(cl.heat, cl.grid.z[i][j]) {
+			if isDark(h.cellColour(i, j)) {
 				sty.Color = color.White
 			}
 			c.FillText(sty, vg.Point{X: trX(float64(i)), Y: trY(float64(j))}, t)
@@ -175,20 +168,26 @@ func (cl cellLabels) Plot(c draw.Canvas, p *plot.Plot) {
 	}
 }
 
-// cellIsDark reports whether the heatmap fills a cell of value v with a
-// dark colour: luma 0.2126·R + 0.7152·G + 0.0722·B (Rec. 709 weights on the
-// sRGB components in [0, 1]) below 0.4. The colour is the palette entry that
-// plotter.HeatMap picks: index round((v−Min)·(n−1)/(Max−Min)).
-func cellIsDark(h *plotter.HeatMap, v float64) bool {
-	pal := h.Palette.Colors()
-	if math.IsNaN(v) || len(pal) == 0 || h.Max <= h.Min {
-		return false
+// compactNumber prints v with 2 significant digits, powers of ten beyond
+// 10^{±4} in script markup: 0.12, 3.4, 1.2×10^{5}, 10^{−30}.
+func compactNumber(v float64) string {
+	s := strconv.FormatFloat(v, 'g', 2, 64)
+	m, e, ok := strings.Cut(s, "e")
+	if !ok {
+		return s
 	}
-	k := int((v-h.Min)*float64(len(pal)-1)/(h.Max-h.Min) + 0.5)
-	k = max(0, min(len(pal)-1, k))
-	r, g, b, _ := pal[k].RGBA()
-	lum := (0.2126*float64(r) + 0.7152*float64(g) + 0.0722*float64(b)) / 0xffff
-	return lum < 0.4
+	k, err := strconv.Atoi(e)
+	if err != nil {
+		return s
+	}
+	p := "10^{" + strings.Replace(strconv.Itoa(k), "-", "−", 1) + "}"
+	switch m {
+	case "1":
+		return p
+	case "-1":
+		return "−" + p
+	}
+	return strings.Replace(m, "-", "−", 1) + "×" + p
 }
 
 // Heatmap returns a Chart with one heatmap per combination of the grid fields
@@ -196,8 +195,12 @@ func cellIsDark(h *plotter.HeatMap, v float64) bool {
 // with those values (over seeds), printed in the cell; failed rows are left
 // out and a cell with no successful row is grey and marked "×". Axes list the
 // grid values in grid order (evenly spaced, whatever their numeric spacing).
+// All panels share one viridis colour scale, from the smallest to the
+// largest cell of any panel, keyed by a colour bar above them labelled with
+// the metric (see metricLabel); LogColour makes the scale logarithmic.
 func (t *Table) Heatmap(x, y, metric string) *Chart {
-	c := &Chart{}
+	_, axis := metricLabel(metric)
+	hm := &heatmap{metric: axis, xLabel: fieldLabel(x), yLabel: fieldLabel(y)}
 	for _, f := range t.facets(x, y) {
 		xs, ys := distinct(f.rows, x), distinct(f.rows, y)
 		sums := make([][]float64, len(xs))
@@ -216,40 +219,86 @@ func (t *Table) Heatmap(x, y, metric string) *Chart {
 			sums[i][j] += v
 			counts[i][j]++
 		}
-		grid := heatGrid{cols: len(xs), rows: len(ys), z: make([][]float64, len(xs))}
-		texts := make([][]string, len(xs))
+		hp := heatPanel{title: f.title, xs: formatAll(xs), ys: formatAll(ys), z: make([][]float64, len(xs)), texts: make([][]string, len(xs))}
+		if hp.title == "" {
+			hp.title, _ = metricLabel(metric)
+		}
 		for i := range xs {
-			grid.z[i] = make([]float64, len(ys))
-			texts[i] = make([]string, len(ys))
+			hp.z[i] = make([]float64, len(ys))
+			hp.texts[i] = make([]string, len(ys))
 			for j := range ys {
-				v := math.NaN()
-				text := "×"
+				v, text := math.NaN(), "×"
 				if counts[i][j] > 0 {
 					v = sums[i][j] / float64(counts[i][j])
-					text = fmt.Sprintf("%.2g", v)
+					text = compactNumber(v)
 				}
-				grid.z[i][j] = v
-				texts[i][j] = text
+				hp.z[i][j], hp.texts[i][j] = v, text
 			}
 		}
-		p := plot.New()
-		p.Title.Text = strings.TrimSpace(metric + "  " + f.title)
-		p.X.Label.Text, p.Y.Label.Text = x, y
-		// The palette's colours are spread over the heatmap's own [Min, Max].
-		pal := moreland.SmoothBlueRed().Palette(64)
-		h := plotter.NewHeatMap(grid, pal)
-		if h.Min == h.Max {
-			h.Max = h.Min + 1
-		}
-		h.NaN = color.Gray{Y: 200}
-		p.Add(h, cellLabels{heat: h, grid: grid, texts: texts})
-		p.X.Tick.Marker = nominalTicks(formatAll(xs))
-		p.Y.Tick.Marker = nominalTicks(formatAll(ys))
-		p.X.Min, p.X.Max = -0.5, float64(len(xs))-0.5
-		p.Y.Min, p.Y.Max = -0.5, float64(len(ys))-0.5
-		c.plots = append(c.plots, p)
+		hm.panels = append(hm.panels, hp)
+	}
+	return &Chart{heat: hm}
+}
+
+// LogColour gives a heatmap Chart a logarithmic colour scale, for metrics
+// spanning decades (regret, KL, implicit reward): cells ≤ 0 are drawn grey,
+// with their value printed. It returns c; on other charts it does nothing.
+func (c *Chart) LogColour() *Chart {
+	if c.heat != nil {
+		c.heat.log = true
 	}
 	return c
+}
+
+// scale returns the colour scale shared by the heatmap's panels.
+func (h *heatmap) scale() heatScale {
+	zs := make([][][]float64, len(h.panels))
+	for i, p := range h.panels {
+		zs[i] = p.z
+	}
+	return newHeatScale(h.log, zs...)
+}
+
+// cells returns the heatmap's panels as drawn: one heatCells per panel, all
+// on the same colour scale.
+func (h *heatmap) cells() []heatCells {
+	scale := h.scale()
+	out := make([]heatCells, len(h.panels))
+	for i, hp := range h.panels {
+		out[i] = heatCells{panel: hp, scale: scale}
+	}
+	return out
+}
+
+// plots builds the heatmap's panels and its colour bar.
+func (h *heatmap) plots() ([]*plot.Plot, *colourBar) {
+	var out []*plot.Plot
+	for _, hc := range h.cells() {
+		p := plot.New()
+		p.Title.Text = hc.panel.title
+		p.X.Label.Text, p.Y.Label.Text = h.xLabel, h.yLabel
+		p.Add(hc)
+		p.X.Tick.Marker = nominalTicks(hc.panel.xs)
+		p.Y.Tick.Marker = nominalTicks(hc.panel.ys)
+		p.X.Min, p.X.Max = -0.5, float64(len(hc.panel.xs))-0.5
+		p.Y.Min, p.Y.Max = -0.5, float64(len(hc.panel.ys))-0.5
+		out = append(out, p)
+	}
+	return out, &colourBar{scale: h.scale(), label: h.metric}
+}
+
+// nominalTicks labels integer positions with names.
+type nominalTicks []string
+
+// Ticks implements plot.Ticker.
+func (n nominalTicks) Ticks(lo, hi float64) []plot.Tick {
+	var out []plot.Tick
+	for i, s := range n {
+		if float64(i) >= lo-0.5 && float64(i) <= hi+0.5 {
+			out = append(out, plot.Tick{Value: float64(i), Label: s})
+		}
+	}
+	return out
 }
 
 func indexOf(vs []any) map[string]int {
@@ -272,9 +321,11 @@ func formatAll(vs []any) []string {
 // other than x, by and Seed, and in each one line per value of by (by = "":
 // a single line): the mean of metric over the rows (seeds) at each value of x,
 // with 95% Student-t confidence bars where there are two or more. A value of
-// by has the same colour in every panel; the legend is shared, above the
-// panels. x must be a numeric field; when its values are all positive and
-// span a factor ≥ 20 (e.g. 0.05…3) the x axis is logarithmic.
+// by has the same colour and marker in every panel (Okabe–Ito colours); the
+// legend is shared, above the panels. Axes are labelled in words and symbols
+// (fieldLabel, metricLabel). x must be a numeric field; when its values are
+// all positive and span a factor ≥ 20 (e.g. 0.05…3) the x axis is
+// logarithmic.
 func (t *Table) Lines(x, metric, by string) *Chart {
 	c := &Chart{}
 	axes := []string{x}
@@ -283,14 +334,28 @@ func (t *Table) Lines(x, metric, by string) *Chart {
 		axes = append(axes, by)
 		groups = distinct(t.Rows, by)
 	}
+	title, axis := metricLabel(metric)
 	for _, f := range t.facets(axes...) {
 		p := plot.New()
 		p.Title.Text = f.title
 		if p.Title.Text == "" {
-			p.Title.Text = metric
+			p.Title.Text = title
 		}
-		p.X.Label.Text, p.Y.Label.Text = x, metric
+		p.X.Label.Text, p.Y.Label.Text = fieldLabel(x), axis
+		p.X.Tick.Marker, p.Y.Tick.Marker = linearTicks{}, linearTicks{}
+		p.Add(grid())
+		// A log x axis (x drawn as log10 x) where x is positive and spans a
+		// factor ≥ 20.
 		lo, hi := math.Inf(1), math.Inf(-1)
+		for _, r := range f.rows {
+			if v, ok := toFloat(r.Field(x)); ok {
+				lo, hi = math.Min(lo, v), math.Max(hi, v)
+			}
+		}
+		logX := lo > 0 && hi/lo >= 20
+		if logX {
+			setLogAxis(&p.X)
+		}
 		for gi, gv := range groups {
 			sub := (&Table{Fields: t.Fields, Metrics: t.Metrics, Rows: f.rows})
 			if by != "" {
@@ -302,43 +367,37 @@ func (t *Table) Lines(x, metric, by string) *Chart {
 			for _, g := range s.Groups {
 				xv, ok := toFloat(g.Values[0])
 				m := g.Mean[metric]
-				if !ok || math.IsNaN(m) {
+				if !ok || math.IsNaN(m) || (logX && xv <= 0) {
 					continue
 				}
 				ci := g.CI95[metric]
 				if math.IsNaN(ci) {
 					ci = 0
 				}
+				if logX {
+					xv = math.Log10(xv)
+				}
 				pts = append(pts, plotter.XY{X: xv, Y: m})
 				errs = append(errs, struct{ Low, High float64 }{ci, ci})
-				lo, hi = math.Min(lo, xv), math.Max(hi, xv)
 			}
 			if len(pts) == 0 {
 				continue
 			}
-			line, points, err := plotter.NewLinePoints(pts)
+			line, points, err := runLine(pts, gi)
 			if err != nil {
 				continue
 			}
-			line.Color, points.Color = lineColour(gi), lineColour(gi)
-			line.Width = vg.Points(1.5)
 			p.Add(line, points)
-			bars, err := plotter.NewYErrorBars(errorPoints{pts, errs})
-			if err == nil {
-				bars.Color = lineColour(gi)
+			if bars, err := plotter.NewYErrorBars(errorPoints{pts, errs}); err == nil {
+				bars.Color = runColour(gi)
 				p.Add(bars)
 			}
-			name := metric
+			name := axis
 			if by != "" {
-				name = by + "=" + formatValue(gv)
+				name = valueLabel(by, gv)
 			}
 			c.legend.add(name, line, points)
 		}
-		if lo > 0 && hi/lo >= 20 {
-			p.X.Scale = plot.LogScale{}
-			p.X.Tick.Marker = logTicks{}
-		}
-		p.Add(plotter.NewGrid())
 		c.plots = append(c.plots, p)
 	}
 	if by == "" {
@@ -347,51 +406,71 @@ func (t *Table) Lines(x, metric, by string) *Chart {
 	return c
 }
 
+// runLine returns the line and markers of group i of a chart: its Okabe–Ito
+// colour and dashes (runColour, runDash) and a marker shape of its own.
+func runLine(pts plotter.XYs, i int) (*plotter.Line, *plotter.Scatter, error) {
+	line, points, err := plotter.NewLinePoints(pts)
+	if err != nil {
+		return nil, nil, err
+	}
+	line.Color, points.Color = runColour(i), runColour(i)
+	line.Dashes = runDash(i)
+	line.Width = vg.Points(1.5)
+	points.Shape = plotutil.Shape(i)
+	return line, points, nil
+}
+
 // errorPoints pairs points with their y error bars for plotter.NewYErrorBars.
 type errorPoints struct {
 	plotter.XYs
 	plotter.YErrors
 }
 
-// layout returns the chart ready to draw, its text sized for its panels.
-func (c *Chart) layout() *layout {
+// layout returns the chart ready to draw, its text sized for its panels, or
+// an error when it has no panels.
+func (c *Chart) layout() (*layout, error) {
+	plots, bar := c.plots, (*colourBar)(nil)
+	if c.heat != nil {
+		plots, bar = c.heat.plots()
+	}
+	if len(plots) == 0 {
+		return nil, fmt.Errorf("lab: chart: no panels (no rows to plot)")
+	}
 	cols := c.Columns
 	if cols <= 0 {
-		cols = min(3, max(1, len(c.plots)))
+		cols = min(3, max(1, len(plots)))
 	}
-	l := &layout{legend: c.legend, plots: c.plots, cols: cols, panelW: c.PanelWidth, panelH: c.PanelHeight}
+	l := &layout{legend: c.legend, bar: bar, plots: plots, cols: cols, panelW: c.PanelWidth, panelH: c.PanelHeight}
 	l.defaults(10*vg.Centimeter, 8*vg.Centimeter)
-	for _, p := range c.plots {
+	for _, p := range plots {
 		styleText(p, l.scale())
 	}
-	return l
+	return l, nil
 }
 
 // SVG renders the chart as an SVG document.
 func (c *Chart) SVG() ([]byte, error) {
-	if len(c.plots) == 0 {
-		return nil, fmt.Errorf("lab: Chart.SVG: no panels (no rows to plot)")
-	}
-	b, err := c.layout().svg()
+	l, err := c.layout()
 	if err != nil {
-		return nil, fmt.Errorf("lab: rendering chart SVG: %w", err)
+		return nil, err
 	}
-	return b, nil
+	return l.svg()
 }
 
-// Save writes the chart to path: SVG for ".svg", PNG for ".png".
+// Save writes the chart to path: SVG for ".svg", PNG (at twice the layout
+// size, as displayed) for ".png", PDF for ".pdf".
 func (c *Chart) Save(path string) error {
-	if len(c.plots) == 0 {
-		return fmt.Errorf("lab: saving chart %s: no panels (no rows to plot)", path)
+	l, err := c.layout()
+	if err != nil {
+		return fmt.Errorf("lab: saving %s: %w", path, err)
 	}
-	return c.layout().save(path)
+	return l.save(path)
 }
 
 // Display shows the chart inline in a GoNB notebook (gonbui.IsNotebook) and
-// does nothing elsewhere; rendering errors are shown as text. It returns c.
+// does nothing elsewhere, as Figure.Display does (one bundle of PNG, SVG, PDF
+// and text); rendering errors are shown as text. It returns c.
 func (c *Chart) Display() *Chart {
-	if gonbui.IsNotebook {
-		displaySVG(c.SVG())
-	}
+	displayLayout(c.layout())
 	return c
 }

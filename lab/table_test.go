@@ -187,8 +187,11 @@ func TestTableHeatmapLines(t *testing.T) {
 	if err := l.Save(path); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.Save(t.TempDir() + "/lines.pdf"); err == nil {
-		t.Error("Save .pdf: no error")
+	if err := l.Save(t.TempDir() + "/lines.pdf"); err != nil {
+		t.Errorf("Save .pdf: %v", err)
+	}
+	if err := l.Save(t.TempDir() + "/lines.eps"); err == nil {
+		t.Error("Save .eps: no error")
 	}
 	if _, err := (&Table{}).Heatmap("Beta", "Gamma", "loss").SVG(); err == nil {
 		t.Error("empty heatmap: no error")
