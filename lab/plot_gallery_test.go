@@ -48,4 +48,15 @@ func TestGallery(t *testing.T) {
 	save("heatmap", tab.Heatmap("Beta", "Seed", "loss"))
 	save("heatmaplog", tab.Heatmap("Beta", "Seed", "kl/forward").LogColour())
 	save("lines", tab.Lines("Beta", "loss", "Gamma"))
+	var wr Table
+	wr.Fields = []string{"Method", "Rho"}
+	for mi, m := range []Method{DPO, PDPO, EDPO} {
+		for ri, rho := range []float64{0, 0.25, 0.5, 1} {
+			rate := 0.5 + 0.1*float64(mi) - 0.05*float64(ri)
+			run := &Run{Label: m.String(), Seq: &SeqResult{WinRate: WinRate{Rate: rate, Lo: rate - 0.04, Hi: rate + 0.04}},
+				History: &History{Values: map[string][]float64{}}}
+			wr.Rows = append(wr.Rows, Row{Values: []any{m, rho}, Config: Config{Method: m, Rho: rho}, Run: run})
+		}
+	}
+	save("winrate", wr.WinRateLines("Rho", "Method"))
 }
