@@ -79,10 +79,15 @@
 //	oracle/tv_optimal        mean over prompts of ½·Σ_y |π(y|x) − π*(y|x)|
 //	winrate/vs_ref           E_x E_{y∼π, y'∼π_ref} σ(r*(y) − r*(y')), exact
 //
-// PlotHistory (one panel per metric, one line per run, optional LogY) and
-// PlotPolicy (bars of π, π_ref and π*_{r*} per response, training support
-// marked) return a Figure: Display shows it inline in a GoNB notebook and
-// does nothing elsewhere; SVG and Save write SVG or PNG.
+// PlotHistory (one panel per metric, one line per run; LogY(metrics…) makes
+// the named panels, or all, logarithmic), PlotPolicy (bars of π, π_ref and π*
+// per response, training support marked) and PlotHistogram return a Figure:
+// Display shows it inline in a GoNB notebook as one bundle of PNG (2× its
+// layout size), SVG and PDF, which untrusted notebooks and nbconvert's HTML,
+// LaTeX and PDF exports all show, and does nothing elsewhere; SVG returns the
+// SVG and Save writes SVG, PNG or PDF. Known metrics are titled in words
+// ("largest implicit reward", "KL(π_ref‖π)"); runs take colour-blind-safe
+// Okabe–Ito colours.
 //
 // # Sequence lab: TrainSeq
 //
@@ -141,7 +146,8 @@
 // every metric, the Run, the error): Sort, Filter, Where, Errors, WriteCSV,
 // Text and Display; GroupBy(fields…) gives a Summary with, per group, each
 // metric's mean and 95% Student-t half-width t_{0.975,n−1}·s/√n over its
-// rows (typically seeds). Charts: Heatmap(x, y, metric), Lines(x, metric, by)
+// rows (typically seeds). Charts: Heatmap(x, y, metric) (one colour scale and colour bar for all
+// panels; LogColour for a log scale), Lines(x, metric, by)
 // with confidence bars, WinRateLines(x, by) for sequence runs, and the text
 // SeqSummary.
 //
@@ -149,9 +155,15 @@
 //
 // A NaN or Inf in a step's loss or a metric (or, in finite runs, the
 // parameters) stops the run with an error naming the step and the metric; the Run returned with it keeps
-// the History so far. The Context variants honor a context, and Train,
-// TrainSeq, Sweep and SweepSeq SIGINT (how GoNB interrupts a cell): they
-// return the partial Run or Table with an error wrapping ErrInterrupted.
+// the History so far. The Context variants honor a context and return the
+// partial Run (marked Interrupted) or Table with an error wrapping
+// ErrInterrupted. Train, TrainSeq, Sweep and SweepSeq honor SIGINT (how GoNB
+// interrupts a cell) the same way outside a notebook; inside a GoNB cell they
+// write the partial run to CacheDir as <key>.partial.json (LoadRun reads it;
+// the cache never serves it), print one line ("lab: interrupted at step N of
+// M; partial run kept in …") and exit with status 130, with no stack trace.
+// A single run longer than 2 s shows a progress bar (step, loss, ETA), erased
+// when it ends; ProgressEnv ($ROBUSTPO_PROGRESS) turns bars off (0) or on (1).
 //
 // # Run cache
 //
@@ -170,7 +182,7 @@
 // Backend() returns a new compute backend chosen by Discovery's Candidates,
 // best first: $GOMLX_BACKEND when set; an NVIDIA GPU with a CUDA PJRT plugin;
 // an installed XLA CPU plugin; the pure-Go backend (DefaultGoBackend,
-// overridden by $ROBUSTPO_GO_BACKEND). It prints its choice once to stderr and
+// overridden by $ROBUSTPO_GO_BACKEND). It prints its choice once to stdout and
 // never downloads anything; XLA backends need a build with cgo and the tag
 // "xla". StartBackend tries a given candidate list; MustBackend panics on
 // error (notebooks). Finite runs and sweeps start their backend through

@@ -468,7 +468,7 @@ func TestPlots(t *testing.T) {
 		t.Fatal(err)
 	}
 	svg, err := os.ReadFile(filepath.Join(dir, "h.svg"))
-	if err != nil || !bytes.Contains(svg, []byte("<svg")) || !bytes.Contains(svg, []byte("implicit_reward/max_abs")) || !bytes.Contains(svg, []byte("PDPO")) {
+	if err != nil || !bytes.Contains(svg, []byte("<svg")) || !bytes.Contains(svg, []byte("largest implicit reward")) || !bytes.Contains(svg, []byte("PDPO")) {
 		t.Errorf("history SVG lacks titles or legend (%d bytes, err %v)", len(svg), err)
 	}
 	pol := PlotPolicy(a)
@@ -476,7 +476,7 @@ func TestPlots(t *testing.T) {
 		t.Fatal(err)
 	}
 	s, err := pol.SVG()
-	if err != nil || !bytes.Contains(s, []byte("a*")) || !bytes.Contains(s, []byte("π_ref")) {
+	if err != nil || !bytes.Contains(s, []byte("a*")) || !bytes.Contains(s, []byte("(reference)")) {
 		t.Errorf("policy SVG lacks support marks or legend (err %v)", err)
 	}
 	if err := pol.Save(filepath.Join(dir, "p.gif")); err == nil {

@@ -49,6 +49,7 @@ type panel struct {
 	lines      []series
 	bars       []series // one per group; y indexed by category
 	categories []string
+	hist       *histogram // a histogram panel (PlotHistogram)
 }
 
 // probMax is the top of a probability axis: 1 plus a little headroom.
@@ -195,6 +196,11 @@ func (p panel) build(w vg.Length, scale float64, legend *figureLegend) (*plot.Pl
 		} else {
 			pl.Y.Min = 0
 			pl.Y.Max = math.Min(pl.Y.Max, probMax)
+		}
+	}
+	if p.hist != nil {
+		if err := addHistogram(pl, p.hist); err != nil {
+			return nil, err
 		}
 	}
 	if len(p.bars) > 0 {

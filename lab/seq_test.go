@@ -159,7 +159,7 @@ func TestSeqCacheAndSweep(t *testing.T) {
 		t.Fatalf("RLHF row: %v", tab.Rows[2].Err)
 	}
 	svg, err := tab.WinRateLines("Beta", "Method").SVG()
-	if err != nil || !strings.Contains(string(svg), "win rate") || !strings.Contains(string(svg), "Method=IPO") {
+	if err != nil || !strings.Contains(string(svg), "win rate") || !strings.Contains(string(svg), ">IPO<") {
 		t.Fatalf("WinRateLines: %v", err)
 	}
 	if sum := tab.SeqSummary(); strings.Count(sum, "\n") != 4 || !strings.Contains(sum, "error:") || !strings.Contains(sum, first.Label) {
