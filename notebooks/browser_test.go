@@ -319,8 +319,10 @@ func firstDiff(a, b []byte) string {
 	return "no line differs (only bytes at the end)"
 }
 
-// includeRe matches the figures a LaTeX document includes.
-var includeRe = regexp.MustCompile(`\\includegraphics(?:\[[^\]]*\])?\{([^}]+)\}`)
+// includeRe matches the figures a LaTeX document includes, as nbconvert's
+// templates write them: \adjustimage{max size={…}{…}}{file} or
+// \includegraphics[…]{file}.
+var includeRe = regexp.MustCompile(`\\(?:adjustimage\{(?:[^{}]|\{[^{}]*\})*\}|includegraphics(?:\[[^\]]*\])?)\{([^}]+)\}`)
 
 // TestNbconvertLatexKeepsFigures exports the committed notebook 01 with
 // `jupyter nbconvert --to latex` (as for PDF export) and checks that its
@@ -346,6 +348,9 @@ func TestNbconvertLatexKeepsFigures(t *testing.T) {
 		t.Fatalf("the LaTeX export includes %d figures, want ≥ 3 (nbconvert output:\n%s)", len(figs), out)
 	}
 	for _, f := range figs {
+		if !strings.HasSuffix(f[1], ".pdf") {
+			t.Errorf("included figure %s is not vector (want the bundle's application/pdf)", f[1])
+		}
 		p := filepath.Join(dir, f[1])
 		st, err := os.Stat(p)
 		if err != nil || st.Size() == 0 {
