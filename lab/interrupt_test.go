@@ -181,7 +181,7 @@ func checkNotebookInterrupt(t *testing.T, res interruptResult, steps int) *Run {
 		t.Errorf("partial run: %d steps done of %d, interrupted %v; the line says %s", run.StepsDone, run.Config.Steps, run.Interrupted, m[1])
 	}
 	key := strings.TrimSuffix(filepath.Base(m[3]), ".partial.json")
-	if _, ok := loadCached(key); ok {
+	if _, err := os.Stat(filepath.Join(filepath.Dir(m[3]), key+".json")); err == nil {
 		t.Errorf("the run cache serves key %s as a finished run", key)
 	}
 	if strings.Contains(res.stdout, "returned") {

@@ -3,14 +3,10 @@ package lab
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/gob"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -54,31 +50,47 @@ type refSample struct {
 	Length   int     // tokens before EOS
 }
 
-// referenceKey hashes what the reference depends on.
-func referenceKey(cfg Config, d *seqData, backend string) string {
-	b, _ := json.Marshal(struct {
+// referenceInputs are the cache-key inputs of the reference: what it depends
+// on (the task, Model, SFTSteps, SFTLearningRate, RefSamples, EvalSamples,
+// EvalPrompts) and the backend.
+func referenceInputs(cfg Config, d *seqData, backend string) (cacheInputs, error) {
+	return newCacheInputs("seqref", backend, d.taskFP, "", struct {
 		Model                            seqmodel.Config
 		SFTSteps                         int
 		SFTLearningRate                  float64
 		RefSamples, EvalSamples, Prompts int
 	}{cfg.Model, cfg.SFTSteps, cfg.SFTLearningRate, cfg.RefSamples, cfg.EvalSamples, cfg.EvalPrompts})
-	h := sha256.New()
-	fmt.Fprintf(h, "robustpo-seqref %s\nbackend %s\ntask %s\nconfig %s\n", Version, backend, d.taskFP, b)
-	return hex.EncodeToString(h.Sum(nil))
+}
+
+// referenceKey returns the reference's cache key.
+func referenceKey(cfg Config, d *seqData, backend string) string {
+	in, _ := referenceInputs(cfg, d, backend) // plain fields: cannot fail
+	return in.key()
 }
 
 // reference returns π_ref's artifact for cfg and d: from the cache when
-// allowed and present, else by SFT (then stored in the cache when allowed).
+// allowed and its entry (seqref-<key>.gob: key inputs, checksum and the
+// reference's gob) passes checkReference, else by SFT, then written to the
+// cache when allowed. A bad entry and a cache that cannot be written are
+// warnings, as for runs (see cacheDisk).
 func reference(ctx context.Context, backend compute.Backend, cfg Config, d *seqData) (*seqReference, error) {
 	useCache := useRunCache(cfg)
-	path := filepath.Join(CacheDir(), "seqref-"+referenceKey(cfg, d, backend.Name())+".gob")
+	in, err := referenceInputs(cfg, d, backend.Name())
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(CacheDir(), "seqref-"+in.key()+".gob")
 	if useCache {
-		if b, err := os.ReadFile(path); err == nil {
+		ref, ok := load(disk, path, in, true, func(b []byte) (*seqReference, error) {
 			var ref seqReference
-			if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&ref); err == nil && len(ref.Params) > 0 {
-				ref.Cached = true
-				return &ref, nil
+			if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&ref); err != nil {
+				return nil, err
 			}
+			return &ref, nil
+		}, func(ref *seqReference) error { return checkReference(ref, cfg, d, backend) })
+		if ok {
+			ref.Cached = true
+			return ref, nil
 		}
 	}
 	ref, err := trainReference(ctx, backend, cfg, d)
@@ -90,9 +102,7 @@ func reference(ctx context.Context, backend compute.Backend, cfg Config, d *seqD
 		if err := gob.NewEncoder(&buf).Encode(ref); err != nil {
 			return nil, fmt.Errorf("lab: encoding the SFT reference: %w", err)
 		}
-		if err := writeAtomic(path, buf.Bytes()); err != nil {
-			return nil, fmt.Errorf("lab: caching the SFT reference: %w", err)
-		}
+		disk.store(path, in, buf.Bytes(), true)
 	}
 	return ref, nil
 }
@@ -247,26 +257,4 @@ func loadParams(p *seqmodel.Policy, params []savedParam) error {
 		}
 	}
 	return nil
-}
-
-// writeAtomic writes b to path through a temporary file and a rename.
-func writeAtomic(path string, b []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("creating cache dir %s: %w", dir, err)
-	}
-	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("writing %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("writing %s: %w", tmp.Name(), err)
-	}
-	return os.Rename(tmp.Name(), path)
 }

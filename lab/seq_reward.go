@@ -2,13 +2,10 @@ package lab
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 
 	"github.com/gomlx/compute"
@@ -60,7 +57,7 @@ func rewardMargins(ctx context.Context, backend compute.Backend, cfg Config, d *
 		}
 		return out, nil
 	}
-	b, _ := json.Marshal(struct {
+	in, err := newCacheInputs("seqrm", backend.Name(), d.dataFP, "", struct {
 		Model                         seqmodel.Config
 		SFTSteps                      int
 		SFTLearningRate               float64
@@ -73,15 +70,20 @@ func rewardMargins(ctx context.Context, backend compute.Backend, cfg Config, d *
 		RefPairs, EvalSamples, Prompt int
 	}{cfg.Model, cfg.SFTSteps, cfg.SFTLearningRate, cfg.RefSamples, len(ex), k, cfg.RewardSteps, cfg.BatchSize,
 		cfg.RewardLearningRate, cfg.EnsembleSampling, cfg.Seed, cfg.DistillPairs, cfg.RefPairs, cfg.EvalSamples, cfg.EvalPrompts})
-	h := sha256.New()
-	fmt.Fprintf(h, "robustpo-seqrm %s\nbackend %s\ndata %s\nconfig %s\n", Version, backend.Name(), d.dataFP, b)
-	path := filepath.Join(CacheDir(), "seqrm-"+hex.EncodeToString(h.Sum(nil))+".json")
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(CacheDir(), "seqrm-"+in.key()+".json")
 	if useRunCache(cfg) {
-		if b, err := os.ReadFile(path); err == nil {
+		m, ok := load(disk, path, in, false, func(b []byte) (*seqMargins, error) {
 			var m seqMargins
-			if json.Unmarshal(b, &m) == nil && len(m.Margins) == len(ex) {
-				return &m, nil
+			if err := json.Unmarshal(b, &m); err != nil {
+				return nil, err
 			}
+			return &m, nil
+		}, func(m *seqMargins) error { return checkMargins(m, len(ex), k) })
+		if ok {
+			return m, nil
 		}
 	}
 
@@ -167,12 +169,10 @@ func rewardMargins(ctx context.Context, backend compute.Backend, cfg Config, d *
 	}
 	if useRunCache(cfg) {
 		b, err := json.Marshal(out)
-		if err == nil {
-			err = writeAtomic(path, b)
-		}
 		if err != nil {
-			return nil, fmt.Errorf("lab: caching reward margins: %w", err)
+			return nil, fmt.Errorf("lab: encoding reward margins: %w", err)
 		}
+		disk.store(path, in, b, false)
 	}
 	return out, nil
 }

@@ -77,12 +77,13 @@ func sweepSeq(ctx context.Context, base Config, grid Grid, task *datasets.SeqTas
 			continue
 		}
 		totalUnits += cfg.Steps
-		keys[i] = seqCacheKey(cfg, d, backend.Name())
+		spec := seqRunSpec(cfg, d, backend.Name())
+		keys[i] = spec.key()
 		if !useRunCache(cfg) {
 			todo = append(todo, i)
 			continue
 		}
-		if run, ok := loadCached(keys[i]); ok && run.Seq != nil && !run.Interrupted {
+		if run, ok := loadRun(spec); ok {
 			s.rows[i].Run, s.finished[i] = run, true
 			cachedUnits += cfg.Steps
 			continue

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -151,9 +150,9 @@ func trainSeqTask(ctx context.Context, cfg Config, task *datasets.SeqTask, bar b
 		return nil, "", err
 	}
 	defer backend.Finalize()
-	key := seqCacheKey(cfg, d, backend.Name())
-	run, err := withRunCache(cfg, func() string { return key },
-		func(run *Run) bool { return run.Seq != nil },
+	spec := seqRunSpec(cfg, d, backend.Name())
+	key := spec.key()
+	run, err := withRunCache(cfg, spec,
 		func() (*Run, error) {
 			var p *progress
 			if bar {
@@ -164,16 +163,6 @@ func trainSeqTask(ctx context.Context, cfg Config, task *datasets.SeqTask, bar b
 		})
 	markInterrupted(run, err)
 	return run, key, err
-}
-
-// seqCacheKey hashes the defaulted config, the data and evaluation, the
-// backend and Version.
-func seqCacheKey(cfg Config, d *seqData, backend string) string {
-	cfg.NoCache = false
-	b, _ := json.Marshal(cfg)
-	h := sha256.New()
-	fmt.Fprintf(h, "robustpo-lab-seq %s\nbackend %s\ndata %s\neval %s\nconfig %s\n", Version, backend, d.dataFP, d.evalFP, b)
-	return hex.EncodeToString(h.Sum(nil))
 }
 
 // seqTrainer holds the state of one sequence run.

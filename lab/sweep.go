@@ -106,7 +106,8 @@ func sweep(ctx context.Context, base Config, grid Grid, data *datasets.FiniteDat
 
 	s := newSweepRows(vals)
 	backendName := backend.Name()
-	s.key = func(i int) string { return cacheKey(s.rows[i].Config, data, backendName) }
+	spec := func(i int) runSpec { return finiteRunSpec(s.rows[i].Config, data, backendName) }
+	s.key = func(i int) string { return spec(i).key() }
 	problems := map[PolicyKind]*problem{}
 	groups := map[batchKey][]int{}
 	var groupOrder []batchKey
@@ -123,7 +124,7 @@ func sweep(ctx context.Context, base Config, grid Grid, data *datasets.FiniteDat
 		units := max(1, cfg.Steps)
 		totalUnits += units
 		if useRunCache(cfg) {
-			if run, ok := loadCached(cacheKey(cfg, data, backend.Name())); ok && !run.Interrupted {
+			if run, ok := loadRun(spec(i)); ok {
 				s.rows[i].Run, s.finished[i] = run, true
 				cachedUnits += units
 				continue
@@ -169,9 +170,7 @@ func sweep(ctx context.Context, base Config, grid Grid, data *datasets.FiniteDat
 		}
 		s.finished[i] = true
 		if err == nil && useRunCache(s.rows[i].Config) {
-			if serr := storeCached(cacheKey(s.rows[i].Config, data, backend.Name()), run); serr != nil {
-				s.rows[i].Err = fmt.Errorf("lab: Sweep config %d finished but caching failed: %w", i, serr)
-			}
+			storeRun(spec(i), run) // a cache that cannot be written warns once; the row stands
 		}
 	}
 	for _, k := range groupOrder {

@@ -134,8 +134,9 @@ func trainFinite(ctx context.Context, cfg Config, data *datasets.FiniteData, bar
 		return nil, "", err
 	}
 	defer backend.Finalize()
-	key := cacheKey(cfg, data, backend.Name())
-	run, err := withRunCache(cfg, func() string { return key }, nil, func() (*Run, error) {
+	spec := finiteRunSpec(cfg, data, backend.Name())
+	key := spec.key()
+	run, err := withRunCache(cfg, spec, func() (*Run, error) {
 		var p *progress
 		if bar {
 			p = newRunProgress(cfg.Label(), cfg.Steps)
@@ -161,35 +162,42 @@ func markInterrupted(run *Run, err error) {
 	}
 }
 
-// withRunCache returns the Run cached under key() when cfg allows the run
-// cache (useRunCache) and accept (nil: any) takes it; else the Run of train,
-// stored under key() when train succeeded (a failure to store is returned
-// with the finished Run). A run marked Interrupted is never served.
-func withRunCache(cfg Config, key func() string, accept func(*Run) bool, train func() (*Run, error)) (*Run, error) {
+// withRunCache returns the Run cached under spec when cfg allows the run
+// cache (useRunCache) and the entry passes its checks (see loadRun: a bad
+// entry is one warning line, then retrained); else the Run of train, written
+// to the cache when train succeeded. A failure to write the cache is never
+// the run's error (see cacheDisk.store). A run marked Interrupted is never
+// served nor written.
+func withRunCache(cfg Config, spec runSpec, train func() (*Run, error)) (*Run, error) {
 	useCache := useRunCache(cfg)
-	var k string
 	if useCache {
-		k = key()
-		if run, ok := loadCached(k); ok && !run.Interrupted && (accept == nil || accept(run)) {
+		if run, ok := loadRun(spec); ok {
 			return run, nil
 		}
 	}
 	run, err := train()
 	if err == nil && useCache {
-		if serr := storeCached(k, run); serr != nil {
-			return run, fmt.Errorf("lab: run finished but caching failed: %w", serr)
-		}
+		storeRun(spec, run)
 	}
 	return run, err
 }
 
-// LoadRun reads a Run saved as JSON: a run-cache file, or the partial run an
-// interrupted notebook cell leaves in CacheDir (see Train), whose Interrupted
-// is set and whose History ends at the step reached.
+// LoadRun reads a Run saved as JSON: a run-cache file (its checksum
+// verified), or the partial run an interrupted notebook cell leaves in
+// CacheDir (see Train), whose Interrupted is set and whose History ends at
+// the step reached.
 func LoadRun(path string) (*Run, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("lab: LoadRun: %w", err)
+	}
+	var probe struct {
+		Inputs json.RawMessage `json:"inputs"`
+	}
+	if json.Unmarshal(b, &probe) == nil && probe.Inputs != nil {
+		if b, err = decodeEntry(b, nil, false); err != nil {
+			return nil, fmt.Errorf("lab: LoadRun %s: cache entry %w", path, err)
+		}
 	}
 	var run Run
 	if err := json.Unmarshal(b, &run); err != nil {
@@ -202,17 +210,22 @@ func LoadRun(path string) (*Run, error) {
 }
 
 // partialSuffix ends the name of a partial run's file in CacheDir: the run's
-// cache key + partialSuffix + ".json". A cache key is hex, so loadCached never
-// reads it as a finished run.
+// cache key + partialSuffix + ".json", a bare Run (no cache envelope). A cache
+// key is hex, so loadRun never reads it as a finished run.
 const partialSuffix = ".partial"
 
 // savePartial writes the partial run under key's partial name in CacheDir
 // and returns the path.
 func savePartial(key string, run *Run) (string, error) {
-	if err := storeCached(key+partialSuffix, run); err != nil {
+	b, err := json.Marshal(run)
+	if err != nil {
+		return "", fmt.Errorf("encoding the partial run: %w", err)
+	}
+	path := filepath.Join(CacheDir(), key+partialSuffix+".json")
+	if err := disk.writeFile(path, b); err != nil {
 		return "", err
 	}
-	return filepath.Join(CacheDir(), key+partialSuffix+".json"), nil
+	return path, nil
 }
 
 // interruptExitCode is the status an interrupted notebook cell exits with:
