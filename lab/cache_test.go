@@ -209,7 +209,7 @@ func TestCacheEntryServed(t *testing.T) {
 	data := cacheTestData(t)
 	for _, cfg := range []Config{
 		{Method: DPO, Steps: 12, LogEvery: 5},
-		{Method: RLHF, RewardSource: OracleReward, Steps: 7},                  // closed form: no steps
+		{Method: RLHF, RewardSource: OracleReward, Steps: 7},                   // closed form: no steps
 		{Method: Distill, Policy: Tabular, RewardSteps: 20, Steps: 3, Seed: 2}, // one reward member
 	} {
 		dir := t.TempDir()

@@ -170,12 +170,40 @@
 // GoNB runs every notebook cell as a new process, so finished runs are
 // memoised on disk: one JSON file per run in CacheDir() (default
 // <os.UserCacheDir()>/robustpo/runs, e.g. ~/.cache/robustpo/runs; override with
-// $ROBUSTPO_CACHE_DIR), keyed by the SHA-256 of the defaulted Config, the
-// dataset's Fingerprint (for sequence runs: the data and evaluation
-// prompts), the backend name and Version. Sequence runs also cache their SFT
-// reference (seqref-*.gob) and reward margins (seqrm-*.json) there. An
-// identical run in a later cell loads in milliseconds. ClearCache() empties
-// it; Config.NoCache or ROBUSTPO_NO_CACHE=1 bypasses it.
+// $ROBUSTPO_CACHE_DIR), named by the SHA-256 of its key inputs: the defaulted
+// Config, the dataset's Fingerprint (for sequence runs: the data and
+// evaluation prompts), the backend name, Version (bumped when results change)
+// and CacheFormat (bumped when the layout of an entry, e.g. Run's JSON,
+// changes). Sequence runs also cache their SFT reference (seqref-*.gob) and
+// reward margins (seqrm-*.json) there. An identical run in a later cell loads
+// in milliseconds. ClearCache() empties it; Config.NoCache or
+// ROBUSTPO_NO_CACHE=1 bypasses it.
+//
+// Every entry records its key inputs and the SHA-256 of its payload and is
+// served only when both match the request and the payload fits the data and
+// the config: a finite Run's π, π_ref, support and π* (when the data has an
+// oracle) are P×R, θ has P·R (Tabular) or F (LogLinear) values, the reward
+// members of Distill, EDPO and RLHF are EnsembleSize×P×R, every step was done
+// (a tabular RLHF run, in closed form, does none), the History logs the
+// method's metrics, finite, at step 0, every LogEvery steps and the last, and
+// the run is not partial; a sequence run has a SeqResult of its task (a step
+// loss per step, an SFT loss per SFT step, the win rate over every held-out
+// prompt, a reward accuracy per member); an SFT reference has the model's
+// parameter shapes and RefSamples and EvalSamples samples per prompt; reward
+// margins have a row per example and a column per member. Any other entry is
+// removed, retrained and rewritten, with one line on stderr:
+//
+//	lab: warning: cache entry <path>: final policy is 1×1, want 4×6; retraining
+//
+// A cache that cannot be written (its directory a file or read-only, a full
+// disk) never fails a run or a sweep row: the finished Run is returned and
+// the process prints one line, then writes no more there:
+//
+//	lab: warning: cannot write the run cache in <dir> (<why>); finished runs are returned but not cached in this process
+//
+// Entries are written to a temporary file, synced and renamed into place
+// (the temporary file is removed on any failure), as 0644 files in 0755
+// directories (less the umask), so a cache shared by a group serves all of it.
 //
 // # Backend
 //
