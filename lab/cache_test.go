@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -120,8 +121,9 @@ func TestCacheCorruptEntries(t *testing.T) {
 		}, "recorded for other key inputs (config.Beta = 0.3, want 0.5)"},
 		{"older format", func(t *testing.T, path, _ string) {
 			b, _ := os.ReadFile(path)
-			os.WriteFile(path, bytes.Replace(b, []byte(`{"format":2,`), []byte(`{"format":1,`), 1), 0o644)
-		}, "cache format 1, want 2"},
+			was, older := fmt.Sprintf(`{"format":%d,`, CacheFormat), fmt.Sprintf(`{"format":%d,`, CacheFormat-1)
+			os.WriteFile(path, bytes.Replace(b, []byte(was), []byte(older), 1), 0o644)
+		}, fmt.Sprintf("cache format %d, want %d", CacheFormat-1, CacheFormat)},
 		{"empty history", func(t *testing.T, path, _ string) {
 			editEntry(t, path, false, func(p map[string]any) { p["history"] = map[string]any{} })
 		}, "empty history"},
