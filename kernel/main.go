@@ -9,10 +9,19 @@
 //	go run ./kernel bench [--torch] [--size tiny|gpu] [--out FILE]
 //
 // Exit status: 0 success; 1 a cell failed (compile error, error reply, a
-// cell program that panicked or exited non-zero, a per-cell timeout) or a
-// tool could not be built; 2 bad usage or bad input (missing file, not a
-// notebook, invalid JSON, nbformat < 4, unknown kernel name); 130 after
-// Ctrl-C.
+// cell program that panicked, exited non-zero or was killed by a signal,
+// the kernel died, a per-cell timeout) or a tool could not be built; 2 bad
+// usage or bad input (missing file, not a notebook, invalid JSON, nbformat
+// < 4, unknown kernel name); 128+N after signal N: 130 after Ctrl-C
+// (SIGINT), 143 after SIGTERM, 129 after SIGHUP. Under `go run` the go
+// command reports any non-zero status as 1 (printing "exit status 130"),
+// and it ignores SIGINT sent to it alone: a terminal's Ctrl-C reaches this
+// program through the process group; SIGTERM ends the go command and this
+// program, which watches its parent, stops as after SIGTERM.
+//
+// Whatever stops a run, SIGKILL included, the kernel, the programs it
+// started, its temporary files and the connection file go with it: the
+// kernel runs under a guard process (see jupyter.Options.Guard).
 package main
 
 import (
@@ -20,8 +29,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
+
+	"github.com/robustpo/robustpo/kernel/jupyter"
 )
 
 // Exit statuses.
@@ -29,7 +38,7 @@ const (
 	exitOK        = 0
 	exitFailed    = 1
 	exitBadInput  = 2
-	exitInterrupt = 130
+	exitInterrupt = 130 // 128 + SIGINT; other signals give 128 + their number
 )
 
 const usage = `usage: go run ./kernel <command> [flags]
@@ -45,15 +54,19 @@ run "go run ./kernel <command> -h" for the flags of a command.
 `
 
 func main() {
-	ctx := context.Background()
-	stop := func() {}
+	if len(os.Args) > 1 && os.Args[1] == jupyter.GuardArg {
+		os.Exit(jupyter.RunGuard(os.Args[2:], gonbLeftovers))
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
 	if len(os.Args) < 2 || os.Args[1] != "repl" {
 		// The REPL handles Ctrl-C itself (interrupting the running cell);
-		// everywhere else Ctrl-C cancels, which interrupts and shuts down.
-		ctx, stop = signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		// everywhere else a signal stops the run: it interrupts the cell,
+		// writes what ran and shuts the kernel down.
+		stopOnSignals(cancel)
+		stopWithGoRun(cancel)
 	}
 	code := runMain(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
+	cancel(nil)
 	os.Exit(code)
 }
 

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/robustpo/robustpo/kernel/jupyter"
 	"github.com/robustpo/robustpo/kernel/kernelspec"
 	"github.com/robustpo/robustpo/kernel/nbformat"
 )
@@ -23,6 +24,11 @@ import (
 var testBinDir string
 
 func TestMain(m *testing.M) {
+	// Kernels started by the tests run under a guard: this test binary, run
+	// again with jupyter.GuardArg first (as main does).
+	if len(os.Args) > 1 && os.Args[1] == jupyter.GuardArg {
+		os.Exit(jupyter.RunGuard(os.Args[2:], gonbLeftovers))
+	}
 	os.Exit(testMain(m))
 }
 
@@ -57,20 +63,25 @@ func runKernelCmd(t *testing.T, args ...string) (int, string, string) {
 	return code, stdout.String(), stderr.String()
 }
 
-// testGonbProcs lists the pids of live gonb processes started from testBinDir.
+// testGonbProcs lists the pids of live processes started from testBinDir
+// (gonb, the built kernel command) and of kernel guards run by this test
+// binary.
 func testGonbProcs(t *testing.T) []string {
 	t.Helper()
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		t.Fatalf("listing /proc: %v", err)
 	}
+	self, _ := os.Executable()
 	var pids []string
 	for _, e := range entries {
 		exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
 		if err != nil {
 			continue
 		}
-		if strings.HasPrefix(exe, testBinDir+string(filepath.Separator)) {
+		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		guard := exe == self && strings.Contains(string(cmdline), "\x00"+jupyter.GuardArg+"\x00")
+		if strings.HasPrefix(exe, testBinDir+string(filepath.Separator)) || guard {
 			stat, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
 			if strings.Contains(string(stat), ") Z ") { // zombie: already dead
 				continue
@@ -491,6 +502,9 @@ func TestReplOnRealKernel(t *testing.T) {
 	}
 	if !strings.Contains(errOut.String(), "[cell failed: cell program panicked (exit status 2)]") {
 		t.Errorf("stderr lacks the panic failure:\n%s", errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "[cell failed: cell program interrupted]") || strings.Contains(errOut.String(), "compile error") {
+		t.Errorf("the interrupted cell should fail as interrupted, not as a compile error:\n%s", errOut.String())
 	}
 	if !strings.Contains(errOut.String(), "^C: interrupting the cell") {
 		t.Errorf("the interrupt was not sent:\n%s", errOut.String())

@@ -30,7 +30,7 @@ type lineReader interface {
 // text and saves figures (PNG, SVG) and other rich outputs (HTML) to files
 // whose paths it prints.
 type repl struct {
-	client  *jupyter.Client
+	client  *gonbKernel
 	out     io.Writer
 	errOut  io.Writer
 	richDir string
@@ -203,7 +203,7 @@ func (r *repl) runCell(ctx context.Context, code string) *cellFailure {
 		}
 	})
 	r.endProgress()
-	return classify(reply, err, oc, 0, false)
+	return classify(r.client, reply, err, oc, 0, nil)
 }
 
 // loop reads and runs cells until end of input. interrupts delivers Ctrl-C
@@ -250,7 +250,11 @@ func (r *repl) loop(ctx context.Context, lr lineReader, interrupts <-chan os.Sig
 		}
 		select {
 		case <-r.client.Exited():
-			return errors.New("the kernel exited")
+			fmt.Fprintf(r.errOut, "kernel log (last %d lines):\n", logLines)
+			for _, l := range r.client.logTail(logLines) {
+				fmt.Fprintf(r.errOut, "  %s\n", l)
+			}
+			return fmt.Errorf("the kernel (GoNB) exited: %s", r.client.ExitDescription())
 		default:
 		}
 	}

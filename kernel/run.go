@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -47,10 +46,6 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 		args = args[1:]
 	}
 }
-
-// exitStatusRe matches the line GoNB writes to stderr when a cell program
-// exits non-zero (including after a panic, status 2).
-var exitStatusRe = regexp.MustCompile(`(?m)^exit status (-?\d+)\s*$`)
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
@@ -118,7 +113,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if st != exitOK {
 			status = st
 		}
-		if st == exitInterrupt {
+		if ctx.Err() != nil {
 			break
 		}
 	}
@@ -138,12 +133,6 @@ func isKnownKernel(name string) bool {
 func oneLine(err error) string {
 	s, _, _ := strings.Cut(err.Error(), "\n")
 	return s
-}
-
-// cellFailure describes why a cell failed.
-type cellFailure struct {
-	Reason string   // e.g. "compile error", "panic / exit status 2", "timed out after 10s"
-	Lines  []string // first error lines
 }
 
 // runNotebook executes one notebook in a fresh kernel and writes its outputs.
@@ -169,8 +158,8 @@ func runNotebook(ctx context.Context, cfg runConfig, path string, nb *nbformat.N
 	client, err := startKernel(ctx, kernelOptions{AutoGet: cfg.AutoGet, Verbose: cfg.Verbose, Log: stderr})
 	if err != nil {
 		if ctx.Err() != nil {
-			fmt.Fprintf(stderr, "%s: interrupted while starting the kernel\n", name)
-			return exitInterrupt
+			fmt.Fprintf(stderr, "%s: %s while starting the kernel\n", name, stopReason(stopCause(ctx)))
+			return stopStatus(ctx)
 		}
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return exitFailed
@@ -194,6 +183,11 @@ func runNotebook(ctx context.Context, cfg runConfig, path string, nb *nbformat.N
 		if c.CellType != "code" || strings.TrimSpace(c.Source.Text) == "" {
 			continue
 		}
+		if ctx.Err() != nil {
+			fmt.Fprintf(stderr, "%s: %s before cell %d\n", name, stopReason(stopCause(ctx)), i+1)
+			status = stopStatus(ctx)
+			break
+		}
 		cellStart := time.Now()
 		fail := executeCell(ctx, client, c, cfg.Timeout)
 		secs := time.Since(cellStart).Seconds()
@@ -208,7 +202,7 @@ func runNotebook(ctx context.Context, cfg runConfig, path string, nb *nbformat.N
 		}
 		status = exitFailed
 		if ctx.Err() != nil {
-			status = exitInterrupt
+			status = stopStatus(ctx)
 		}
 		break
 	}
@@ -374,75 +368,15 @@ func (oc *outputCollector) handle(m *jupyter.Message) {
 
 // executeCell runs one code cell, storing its outputs and execution count,
 // and returns why it failed, or nil.
-func executeCell(ctx context.Context, client *jupyter.Client, c *nbformat.Cell, timeout time.Duration) *cellFailure {
+func executeCell(ctx context.Context, k *gonbKernel, c *nbformat.Cell, timeout time.Duration) *cellFailure {
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	oc := &outputCollector{}
-	reply, err := client.Execute(cctx, c.Source.Text, oc.handle)
+	reply, err := k.Execute(cctx, c.Source.Text, oc.handle)
 	c.Outputs = oc.outputs
 	if reply != nil && reply.ExecutionCount > 0 {
 		n := reply.ExecutionCount
 		c.ExecutionCount = &n
 	}
-	return classify(reply, err, oc, timeout, ctx.Err() != nil)
-}
-
-// classify decides whether a cell failed: an error from the client (timeout,
-// interrupt, dead kernel), a non-ok reply (compile errors and runtime errors
-// are error replies), or GoNB's "exit status N" on stderr (a cell program
-// that panicked or exited non-zero even when GoNB replied ok).
-func classify(reply *jupyter.ExecuteReply, err error, oc *outputCollector, timeout time.Duration, interrupted bool) *cellFailure {
-	stderrLines := firstLines(htmlexport.StripANSI(oc.stderr.String()), 8)
-	switch {
-	case interrupted:
-		return &cellFailure{Reason: "interrupted (Ctrl-C)", Lines: stderrLines}
-	case errors.Is(err, context.DeadlineExceeded):
-		return &cellFailure{Reason: fmt.Sprintf("timed out after %v", timeout), Lines: stderrLines}
-	case err != nil:
-		return &cellFailure{Reason: oneLine(err), Lines: stderrLines}
-	case reply == nil:
-		return &cellFailure{Reason: "no execute_reply"}
-	}
-	exitMatch := exitStatusRe.FindStringSubmatch(oc.stderr.String())
-	if reply.Status == "ok" && exitMatch == nil {
-		return nil
-	}
-	reason := "error reply"
-	switch {
-	case exitMatch != nil && strings.Contains(oc.stderr.String(), "panic:"):
-		reason = "cell program panicked (exit status " + exitMatch[1] + ")"
-	case exitMatch != nil:
-		reason = "cell program exited with status " + exitMatch[1]
-	case reply.Status == "error":
-		// No "exit status" line: the cell program never ran, so GoNB failed
-		// while parsing, fetching imports or compiling the cell.
-		reason = "compile error"
-	default:
-		reason = "execute_reply status " + reply.Status
-	}
-	lines := stderrLines
-	if exitMatch == nil || len(lines) == 0 {
-		tb := htmlexport.StripANSI(strings.Join(reply.Traceback, "\n"))
-		if strings.TrimSpace(tb) == "" {
-			tb = reply.EName + ": " + reply.EValue
-		}
-		lines = append(lines, firstLines(tb, 8)...)
-	}
-	return &cellFailure{Reason: reason, Lines: lines}
-}
-
-// firstLines returns up to n non-blank lines of s.
-func firstLines(s string, n int) []string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		l = strings.TrimRight(l, " \t\r")
-		if strings.TrimSpace(l) == "" {
-			continue
-		}
-		out = append(out, l)
-		if len(out) == n {
-			break
-		}
-	}
-	return out
+	return classify(k, reply, err, oc, timeout, stopCause(ctx))
 }

@@ -6,10 +6,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/robustpo/robustpo/kernel/htmlexport"
 	"github.com/robustpo/robustpo/kernel/jupyter"
 	"github.com/robustpo/robustpo/kernel/kernelspec"
 )
@@ -82,10 +85,40 @@ func kernelCommand(ctx context.Context, log io.Writer) (argv, env []string, err 
 	return spec.Argv, kernelspec.MergeEnv(os.Environ(), spec.Env), nil
 }
 
-// startKernel starts the GoNB kernel with raw-text errors (readable in
-// saved notebooks and terminals) and, unless opts.AutoGet, turns off GoNB's
-// automatic `go get`.
-func startKernel(ctx context.Context, opts kernelOptions) (*jupyter.Client, error) {
+// gonbKernel is a running GoNB kernel and the tail of its log.
+type gonbKernel struct {
+	*jupyter.Client
+	log *tailBuffer
+}
+
+// logLines is how many lines of the kernel's log a failure shows.
+const logLines = 20
+
+// logTail returns the last n non-blank lines of the kernel's log, without
+// terminal colours.
+func (k *gonbKernel) logTail(n int) []string {
+	var lines []string
+	for _, l := range strings.Split(htmlexport.StripANSI(k.log.String()), "\n") {
+		if l = strings.TrimRight(l, " \t\r"); strings.TrimSpace(l) != "" {
+			lines = append(lines, l)
+		}
+	}
+	return lines[max(0, len(lines)-n):]
+}
+
+// Grace periods of the kernel's client: short, so that a run stopped by a
+// signal leaves nothing running within about 4 s (interrupt the cell, ask
+// the kernel to shut down, then the guard's forced stop).
+const (
+	kernelInterruptGrace = 1500 * time.Millisecond
+	kernelShutdownGrace  = time.Second
+)
+
+// startKernel starts the GoNB kernel under a guard (see
+// jupyter.Options.Guard) with raw-text errors (readable in saved notebooks
+// and terminals) and, unless opts.AutoGet, turns off GoNB's automatic
+// `go get`.
+func startKernel(ctx context.Context, opts kernelOptions) (*gonbKernel, error) {
 	argv, env, err := kernelCommand(ctx, opts.Log)
 	if err != nil {
 		return nil, err
@@ -96,9 +129,13 @@ func startKernel(ctx context.Context, opts kernelOptions) (*jupyter.Client, erro
 	if opts.Verbose {
 		kernelLog = io.MultiWriter(logs, os.Stderr)
 	}
-	c, err := jupyter.Start(ctx, jupyter.Options{Argv: argv, Env: env, Stderr: kernelLog})
+	c, err := jupyter.Start(ctx, jupyter.Options{
+		Argv: argv, Env: env, Stderr: kernelLog, Guard: true,
+		InterruptGrace: kernelInterruptGrace, ShutdownGrace: kernelShutdownGrace,
+	})
 	if err != nil {
-		return nil, fmt.Errorf("starting GoNB (%s): %w\nkernel log tail:\n%s", argv[0], err, logs.String())
+		k := &gonbKernel{log: logs}
+		return nil, fmt.Errorf("starting GoNB (%s): %w\nkernel log (last %d lines):\n%s", argv[0], err, logLines, strings.Join(k.logTail(logLines), "\n"))
 	}
 	if !opts.AutoGet {
 		sctx, cancel := context.WithTimeout(ctx, time.Minute)
@@ -112,5 +149,59 @@ func startKernel(ctx context.Context, opts kernelOptions) (*jupyter.Client, erro
 			return nil, fmt.Errorf("turning off GoNB autoget: %w", err)
 		}
 	}
-	return c, nil
+	return &gonbKernel{Client: c, log: logs}, nil
+}
+
+var (
+	// gonbIDRe finds the id GoNB prints before each log line ("[1a2b3c4d]",
+	// set in its main.go); its work directory is $TMPDIR/gonb_<id>
+	// (goexec.New).
+	gonbIDRe = regexp.MustCompile(`\[([0-9a-f]{8})\]`)
+	// gonbDirRe and gonbPipeRe match the base names of GoNB's work
+	// directory and of the named pipes it makes for a running cell program
+	// (jpyexec's createTmpFifo: os.CreateTemp("", "gonb_pipe_")).
+	gonbDirRe  = regexp.MustCompile(`^gonb_[0-9a-f]{8}$`)
+	gonbPipeRe = regexp.MustCompile(`^gonb_pipe_[0-9]+$`)
+)
+
+// gonbLeftovers names the files GoNB removes itself when it stops cleanly,
+// for the kernel's guard to remove when GoNB was killed or crashed: its
+// work directory (from the id in its log, or GONB_TMP_DIR in the
+// environment of the programs it runs) and the named pipes of a running
+// cell program (GONB_PIPE and GONB_PIPE_BACK in its environment). Only
+// names of GoNB's forms directly inside the kernel's temporary directory
+// qualify.
+func gonbLeftovers(t jupyter.KernelTraces) []string {
+	tmp := envValue(t.Env, "TMPDIR")
+	if tmp == "" {
+		tmp = "/tmp" // os.TempDir's default on Unix
+	}
+	tmp = filepath.Clean(tmp)
+	var out []string
+	add := func(p string, re *regexp.Regexp) {
+		if p != "" && filepath.Dir(p) == tmp && re.MatchString(filepath.Base(p)) && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	if m := gonbIDRe.FindStringSubmatch(htmlexport.StripANSI(string(t.Output))); m != nil {
+		add(filepath.Join(tmp, "gonb_"+m[1]), gonbDirRe)
+	}
+	for _, env := range t.Environs {
+		add(envValue(env, "GONB_TMP_DIR"), gonbDirRe)
+		add(envValue(env, "GONB_PIPE"), gonbPipeRe)
+		add(envValue(env, "GONB_PIPE_BACK"), gonbPipeRe)
+	}
+	return out
+}
+
+// envValue returns the value of key in env ("KEY=value" entries; the last
+// one wins, as in os/exec).
+func envValue(env []string, key string) string {
+	v := ""
+	for _, kv := range env {
+		if k, val, ok := strings.Cut(kv, "="); ok && k == key {
+			v = val
+		}
+	}
+	return v
 }

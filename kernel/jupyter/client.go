@@ -34,13 +34,27 @@ type Options struct {
 	// a cold kernel may compile its first dependencies).
 	StartTimeout time.Duration
 	// ShutdownGrace is how long Close waits for the kernel to exit after
-	// shutdown_request before killing its process group (default 5s).
+	// shutdown_request before stopping it by force (default 5s).
 	ShutdownGrace time.Duration
+	// InterruptGrace is how long Execute waits, once its context ends and
+	// interrupt_request is sent, for the cell to end (default 5s).
+	InterruptGrace time.Duration
+	// Guard starts the kernel under a guard process (Linux only; elsewhere
+	// it is ignored): a second run of this program, which must then call
+	// RunGuard (see GuardArg). The guard stops the kernel, everything the
+	// kernel started (even programs that left its process group) and
+	// removes the connection file and the kernel's Leftovers when the
+	// client closes or dies in any way, SIGKILL included.
+	Guard bool
 }
 
 // ErrKernelDied is returned when the kernel process exits while a request
-// is pending.
+// is pending. The error wrapping it says how the kernel ended.
 var ErrKernelDied = errors.New("jupyter: kernel process exited")
+
+// guardStopWait bounds Close's wait for a guard's cleanup before it kills
+// the guard.
+const guardStopWait = 5 * time.Second
 
 // connectionFile is the JSON written for the kernel (the standard Jupyter
 // connection file format).
@@ -77,10 +91,11 @@ type Client struct {
 	opts     Options
 	key      []byte
 	session  string
-	cmd      *exec.Cmd
+	cmd      *exec.Cmd  // the kernel, or its guard
+	guard    *guardLink // nil when the kernel runs without a guard
 	connDir  string
 	exited   chan struct{}
-	exitErr  error
+	exitDesc string // how the kernel ended ("exit status 1", "killed by signal KILL"), once exited is closed
 	ctx      context.Context
 	cancel   context.CancelFunc
 	shell    zmq4.Socket
@@ -127,6 +142,9 @@ func Start(ctx context.Context, opts Options) (*Client, error) {
 	if opts.ShutdownGrace == 0 {
 		opts.ShutdownGrace = 5 * time.Second
 	}
+	if opts.InterruptGrace == 0 {
+		opts.InterruptGrace = 5 * time.Second
+	}
 	ports, err := freePorts(5)
 	if err != nil {
 		return nil, err
@@ -152,25 +170,40 @@ func Start(ctx context.Context, opts Options) (*Client, error) {
 	for i, a := range opts.Argv {
 		argv[i] = strings.ReplaceAll(a, "{connection_file}", connPath)
 	}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = opts.Env
-	cmd.Dir = opts.Dir
-	if opts.Stderr != nil {
-		cmd.Stdout, cmd.Stderr = opts.Stderr, opts.Stderr
-	}
-	setProcessGroup(cmd)
-	if err := cmd.Start(); err != nil {
-		_ = os.RemoveAll(connDir)
-		return nil, fmt.Errorf("jupyter: starting kernel %q: %w", argv[0], err)
+	var cmd *exec.Cmd
+	var guard *guardLink
+	if opts.Guard && guardSupported {
+		cmd, guard, err = startGuarded(opts, argv, connDir)
+		if err != nil {
+			_ = os.RemoveAll(connDir)
+			return nil, err
+		}
+	} else {
+		cmd = exec.Command(argv[0], argv[1:]...)
+		cmd.Env = opts.Env
+		cmd.Dir = opts.Dir
+		if opts.Stderr != nil {
+			cmd.Stdout, cmd.Stderr = opts.Stderr, opts.Stderr
+		}
+		setProcessGroup(cmd)
+		if err := cmd.Start(); err != nil {
+			_ = os.RemoveAll(connDir)
+			return nil, fmt.Errorf("jupyter: starting kernel %q: %w", argv[0], err)
+		}
 	}
 
 	cctx, cancel := context.WithCancel(context.Background())
 	c := &Client{
-		opts: opts, key: []byte(conn.Key), session: newID(), cmd: cmd, connDir: connDir,
+		opts: opts, key: []byte(conn.Key), session: newID(), cmd: cmd, guard: guard, connDir: connDir,
 		exited: make(chan struct{}), ctx: cctx, cancel: cancel, waiters: map[string]*waiter{},
 	}
 	go func() {
-		c.exitErr = cmd.Wait()
+		_ = cmd.Wait()
+		if guard != nil {
+			c.exitDesc = guard.kernelExit(cmd.ProcessState)
+		} else {
+			c.exitDesc = ExitStatusOf(cmd.ProcessState).String()
+		}
 		close(c.exited)
 	}()
 
@@ -178,6 +211,8 @@ func Start(ctx context.Context, opts Options) (*Client, error) {
 		_ = c.Close()
 		return nil, err
 	}
+	// The kernel has read the connection file: its key need not stay on disk.
+	_ = os.Remove(connPath)
 	return c, nil
 }
 
@@ -186,10 +221,27 @@ func Start(ctx context.Context, opts Options) (*Client, error) {
 func (c *Client) KernelInfo() KernelInfo { return c.info }
 
 // Pid returns the kernel process id (also its process group id on Unix).
-func (c *Client) Pid() int { return c.cmd.Process.Pid }
+func (c *Client) Pid() int {
+	if c.guard != nil {
+		return c.guard.pid()
+	}
+	return c.cmd.Process.Pid
+}
 
-// Exited is closed when the kernel process has exited.
+// Exited is closed when the kernel process has exited (and, under a
+// guard, everything it started has been stopped and its files removed).
 func (c *Client) Exited() <-chan struct{} { return c.exited }
+
+// ExitDescription says how the kernel ended ("exit status 1", "killed by
+// signal KILL"); "" while it runs.
+func (c *Client) ExitDescription() string {
+	select {
+	case <-c.exited:
+		return c.exitDesc
+	default:
+		return ""
+	}
+}
 
 func (c *Client) connect(ctx context.Context, conn connectionFile) error {
 	endpoint := func(port int) string { return fmt.Sprintf("tcp://%s:%d", conn.IP, port) }
@@ -221,7 +273,7 @@ func (c *Client) connect(ctx context.Context, conn connectionFile) error {
 			return err
 		}
 	case <-c.exited:
-		return fmt.Errorf("jupyter: kernel exited during startup (%v): %w", c.exitErr, ErrKernelDied)
+		return fmt.Errorf("jupyter: kernel exited during startup (%s): %w", c.exitDesc, ErrKernelDied)
 	case <-ctx.Done():
 		return fmt.Errorf("jupyter: connecting to kernel: %w", ctx.Err())
 	}
@@ -281,7 +333,7 @@ func (c *Client) kernelInfo(ctx context.Context, wait time.Duration) (bool, erro
 		case <-timer.C:
 			return false, nil
 		case <-c.exited:
-			return false, fmt.Errorf("jupyter: kernel exited during startup (%v): %w", c.exitErr, ErrKernelDied)
+			return false, fmt.Errorf("jupyter: kernel exited during startup (%s): %w", c.exitDesc, ErrKernelDied)
 		case <-ctx.Done():
 			return false, fmt.Errorf("jupyter: waiting for kernel_info_reply: %w", ctx.Err())
 		}
@@ -350,8 +402,10 @@ func (c *Client) unregister(id string) {
 // execute_input, status, ...) is passed to onMsg, in arrival order, from the
 // calling goroutine. It returns once the execute_reply and the kernel's idle
 // status have both arrived. If ctx ends first, Execute sends an
-// interrupt_request, waits up to the shutdown grace period for the reply and
-// returns ctx's error (wrapped) along with whatever reply arrived.
+// interrupt_request, waits up to the interrupt grace period for the reply
+// and returns ctx's error (wrapped) along with whatever reply arrived. If
+// the kernel dies first, the error wraps ErrKernelDied and says how it
+// ended.
 func (c *Client) Execute(ctx context.Context, code string, onMsg func(*Message)) (*ExecuteReply, error) {
 	return c.execute(ctx, code, false, onMsg)
 }
@@ -404,11 +458,11 @@ func (c *Client) execute(ctx context.Context, code string, silent bool, onMsg fu
 			ctxErr = ctx.Err()
 			done = nil
 			_ = c.Interrupt()
-			grace = time.After(c.opts.ShutdownGrace)
+			grace = time.After(c.opts.InterruptGrace)
 		case <-grace:
-			return reply, fmt.Errorf("jupyter: cell did not stop within %v of interrupt: %w", c.opts.ShutdownGrace, ctxErr)
+			return reply, fmt.Errorf("jupyter: cell did not stop within %v of interrupt: %w", c.opts.InterruptGrace, ctxErr)
 		case <-c.exited:
-			return reply, fmt.Errorf("jupyter: while executing a cell (%v): %w", c.exitErr, ErrKernelDied)
+			return reply, fmt.Errorf("jupyter: the kernel died while executing a cell (%s): %w", c.exitDesc, ErrKernelDied)
 		}
 	}
 	if ctxErr != nil {
@@ -430,8 +484,9 @@ func (c *Client) Interrupt() error {
 }
 
 // Close shuts the kernel down: shutdown_request on control, a wait of up to
-// the shutdown grace period for the process to exit, then SIGKILL to the
-// kernel's whole process group (which also ends any cell program or
+// the shutdown grace period for the process to exit, then a forced stop:
+// under a guard, the guard's cleanup (see Options.Guard), else SIGKILL to
+// the kernel's whole process group (which also ends any cell program or
 // compiler it started). It is safe to call more than once.
 func (c *Client) Close() error {
 	c.mu.Lock()
@@ -455,7 +510,18 @@ func (c *Client) Close() error {
 		case <-time.After(c.opts.ShutdownGrace):
 		}
 	}
-	killProcessGroup(c.cmd)
+	if c.guard != nil {
+		c.guard.stop()
+		select {
+		case <-c.exited:
+		case <-time.After(guardStopWait):
+			// The guard is stuck: its process group, and with it (through
+			// the parent-death signal) the kernel, is all that is left.
+			killProcessGroup(c.cmd)
+		}
+	} else {
+		killProcessGroup(c.cmd)
+	}
 	<-c.exited
 	c.cancel()
 	for _, s := range []zmq4.Socket{c.shell, c.control, c.iopub} {

@@ -8,8 +8,19 @@
 // kernel_info_reply. Execute sends one execute_request and streams the iopub
 // messages it causes to a callback until both the execute_reply and the
 // kernel's return to "idle" have been seen. Close sends shutdown_request on
-// the control channel, waits a grace period, then kills the kernel's whole
-// process group, so no compiled cell program outlives the client.
+// the control channel, waits a grace period, then stops the kernel by
+// force, so no compiled cell program outlives the client. The connection
+// file is removed as soon as the kernel has connected.
+//
+// With Options.Guard (Linux), the kernel runs under a guard: this program
+// run again (RunGuard), a child subreaper that stops the kernel and every
+// process it started, and removes the connection directory and the files
+// the kernel could not remove (Leftovers), when the client closes or dies
+// in any way, SIGKILL included. Without a guard, the forced stop kills the
+// kernel's process group.
+//
+// A kernel that dies is reported as ErrKernelDied, wrapped in an error
+// that says how it ended ("killed by signal KILL"; see ExitStatus).
 //
 // Messages are signed as the protocol specifies: the signature is the
 // hex-encoded HMAC-SHA256, keyed by the connection key, of the serialized
