@@ -34,11 +34,16 @@ var kernelBinary = sync.OnceValues(func() (string, error) {
 
 // sleeperCell returns a cell whose program starts `sleep 300` in a process
 // group of its own (out of GoNB's reach), writes "CELLPID CHILDPID" to
-// marker, then sleeps.
-func sleeperCell(marker string) string {
-	return fmt.Sprintf(`import ("fmt"; "os"; "os/exec"; "syscall"; "time")
+// marker, then sleeps; a stubborn one ignores SIGINT and SIGTERM.
+func sleeperCell(marker string, stubborn bool) string {
+	ignore := ""
+	if stubborn {
+		ignore = "signal.Ignore(syscall.SIGINT, syscall.SIGTERM)\n"
+	}
+	return fmt.Sprintf(`import ("fmt"; "os"; "os/exec"; "os/signal"; "syscall"; "time")
 %%%%
-child := exec.Command("sleep", "300")
+var _ = signal.Ignore
+`+ignore+`child := exec.Command("sleep", "300")
 child.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 if err := child.Start(); err != nil {
 	panic(err)
@@ -105,6 +110,9 @@ type signalCase struct {
 	goRun   bool           // start `go run . run ...` instead of the built binary
 	sig     syscall.Signal // sent once the sleeping cell runs
 	toGroup bool           // to the process group (as a terminal's Ctrl-C), not the process
+	// The cell program ignores SIGINT and SIGTERM: the interrupt fails and
+	// the kernel must be stopped by force.
+	stubborn bool
 	// The process's end: an exit code, or a signal when wantSig != 0.
 	wantCode int
 	wantSig  syscall.Signal
@@ -125,6 +133,7 @@ func TestStopBySignal(t *testing.T) {
 		{name: "INT to binary", sig: syscall.SIGINT, wantCode: 130, wantStderr: "cell 3 failed: interrupted (SIGINT)"},
 		{name: "TERM to binary", sig: syscall.SIGTERM, wantCode: 143, wantStderr: "cell 3 failed: stopped by SIGTERM"},
 		{name: "KILL to binary", sig: syscall.SIGKILL, wantSig: syscall.SIGKILL},
+		{name: "TERM to binary, stubborn cell", sig: syscall.SIGTERM, stubborn: true, wantCode: 143, wantStderr: "cell 3 failed: stopped by SIGTERM"},
 		// go run ignores SIGINT; a terminal's Ctrl-C reaches the program
 		// through the process group. The go command reports the program's
 		// 130 as its own 1.
@@ -144,7 +153,7 @@ func testStopBySignal(t *testing.T, c signalCase) {
 		t.Fatal(err)
 	}
 	marker := filepath.Join(dir, "pids")
-	nb := writeNotebook(t, dir, "sleepy", "%%\nfmt.Println(\"first\")", sleeperCell(marker))
+	nb := writeNotebook(t, dir, "sleepy", "%%\nfmt.Println(\"first\")", sleeperCell(marker, c.stubborn))
 	args := []string{"run", "--timeout", "5m", "-o", dir, nb}
 	var cmd *exec.Cmd
 	if c.goRun {
