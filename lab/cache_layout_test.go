@@ -11,7 +11,7 @@ import (
 )
 
 // runLayoutFormat is the CacheFormat that runLayout was recorded for.
-const runLayoutFormat = 2
+const runLayoutFormat = 3
 
 // runLayout is the layout of the cache payloads as CacheFormat
 // runLayoutFormat writes them: every field of Run (JSON), seqReference (gob)
@@ -26,6 +26,7 @@ var runLayout = []string{
 	"lab.Run.dataset string",
 	"lab.Run.data_fingerprint string",
 	"lab.Run.history *lab.History (own encoding)",
+	"lab.Run.provenance lab.Provenance",
 	"lab.Run.policy lab.PolicyKind",
 	"lab.Run.theta []float64",
 	"lab.Run.final [][]float64",
@@ -81,6 +82,14 @@ var runLayout = []string{
 	"lab.historyJSON.steps []int",
 	"lab.historyJSON.metrics []string",
 	"lab.historyJSON.values map[string][]lab.jsonFloat",
+	"lab.Provenance.backend string",
+	"lab.Provenance.platform string",
+	"lab.Provenance.simd string",
+	"lab.Provenance.simd_env string,omitempty",
+	"lab.Provenance.goexperiment string",
+	"lab.Provenance.go string",
+	"lab.Provenance.gomlx string",
+	"lab.Provenance.gomlx_compute string",
 	"lab.SeqResult.task string",
 	"lab.SeqResult.train_pairs int",
 	"lab.SeqResult.examples int",

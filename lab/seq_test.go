@@ -162,7 +162,8 @@ func TestSeqCacheAndSweep(t *testing.T) {
 	if err != nil || !strings.Contains(string(svg), "win rate") || !strings.Contains(string(svg), ">IPO<") {
 		t.Fatalf("WinRateLines: %v", err)
 	}
-	if sum := tab.SeqSummary(); strings.Count(sum, "\n") != 4 || !strings.Contains(sum, "error:") || !strings.Contains(sum, first.Label) {
+	if sum := tab.SeqSummary(); strings.Count(sum, "\n") != 5 || !strings.Contains(sum, "error:") || !strings.Contains(sum, first.Label) ||
+		!strings.HasSuffix(sum, "made on: "+first.Provenance.String()+"\n") {
 		t.Fatalf("SeqSummary:\n%s", sum)
 	}
 	ipo, err := TrainSeq(func() Config { c := base; c.Method = IPO; return c }(), task)

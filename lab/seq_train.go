@@ -192,6 +192,7 @@ func trainSeq(ctx context.Context, backend compute.Backend, cfg Config, d *seqDa
 		Config:          cfg,
 		Label:           cfg.Label(),
 		Backend:         backend.Name(),
+		Provenance:      newProvenance(backend.Name()),
 		Seed:            cfg.Seed,
 		Dataset:         d.name,
 		DataFingerprint: d.dataFP,

@@ -470,11 +470,30 @@ func (t *Table) Display(metrics ...string) *Table {
 	return t
 }
 
-// bundle is what Display sends.
+// bundle is what Display sends: the table under a caption with the number
+// of configs, the sweep's wall time and where the runs were made.
 func (t *Table) bundle(metrics []string) *protocol.DisplayData {
 	h, r := t.cells(metrics)
 	caption := fmt.Sprintf("%d configs, %v", len(t.Rows), t.WallTime.Round(time.Millisecond))
+	if p := t.provenance(); p != "" {
+		caption += "; made on: " + p
+	}
 	return tableBundle(htmlTable(caption, h, r), caption+"\n"+textTable(h, r))
+}
+
+// provenance returns the distinct Provenance lines of the table's runs, in
+// row order, joined by "; " ("" when no row has a run with one).
+func (t *Table) provenance() string {
+	var seen []string
+	for _, r := range t.Rows {
+		if r.Run == nil {
+			continue
+		}
+		if p := r.Run.Provenance.String(); p != "" && !slices.Contains(seen, p) {
+			seen = append(seen, p)
+		}
+	}
+	return strings.Join(seen, "; ")
 }
 
 // String renders the summary as aligned text, "mean ± CI95" per metric.

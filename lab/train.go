@@ -44,6 +44,10 @@ type Run struct {
 	Dataset         string        `json:"dataset"`
 	DataFingerprint string        `json:"data_fingerprint"`
 	History         *History      `json:"history"`
+	// Provenance says where the run was made: backend, CPU SIMD width,
+	// build and library versions (its String is the "made on" line of
+	// summaries).
+	Provenance Provenance `json:"provenance"`
 	// Policy is the resolved parameterisation (Tabular or LogLinear).
 	Policy PolicyKind `json:"policy"`
 	// Theta is the final parameter vector, flat ([P·R] or [F]).
@@ -298,6 +302,7 @@ func newRun(backend string, pr *problem, cfg Config) *Run {
 		Config:          cfg,
 		Label:           cfg.Label(),
 		Backend:         backend,
+		Provenance:      newProvenance(backend),
 		Seed:            cfg.Seed,
 		Dataset:         data.Name,
 		DataFingerprint: data.Fingerprint(),
