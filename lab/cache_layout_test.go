@@ -11,7 +11,7 @@ import (
 )
 
 // runLayoutFormat is the CacheFormat that runLayout was recorded for.
-const runLayoutFormat = 3
+const runLayoutFormat = 4
 
 // runLayout is the layout of the cache payloads as CacheFormat
 // runLayoutFormat writes them: every field of Run (JSON), seqReference (gob)
@@ -53,6 +53,7 @@ var runLayout = []string{
 	"lab.Config.EnsembleSize int",
 	"lab.Config.EnsembleSampling lab.EnsembleSampling",
 	"lab.Config.Aggregation losses.Aggregation",
+	"lab.Config.SoftMinTemperature float64,omitzero",
 	"lab.Config.DistillPairs lab.DistillPairs",
 	"lab.Config.RefPairs int",
 	"lab.Config.RewardSource lab.RewardSource",

@@ -22,8 +22,9 @@ const (
 	// mean when EnsembleSize > 1) on the pairs selected by DistillPairs (losses.Distill).
 	Distill
 	// EDPO: pessimistic ensemble distillation min_i L_distill(r_i) under
-	// Aggregation, plus Gamma·KL(π_ref‖π_θ) computed exactly (losses.EnsembleDistill
-	// + losses.ForwardKLExact).
+	// Aggregation (a soft minimum when SoftMinTemperature > 0), plus
+	// Gamma·KL(π_ref‖π_θ) computed exactly (losses.EnsembleDistillSoft +
+	// losses.ForwardKLExact).
 	EDPO
 	// PDPO: DPO plus Gamma·KL(π_ref‖π_θ) computed exactly (losses.DPO +
 	// losses.ForwardKLExact).
@@ -184,6 +185,15 @@ type Config struct {
 	EnsembleSampling EnsembleSampling
 	// Aggregation reads EDPO's minimum over members (zero value MinPerBatch).
 	Aggregation losses.Aggregation
+	// SoftMinTemperature τ ≥ 0, when > 0, replaces EDPO's minimum over members
+	// under MinPerBatch or MinPerExample by the soft minimum
+	// −τ·log((1/k)·Σ_i exp(−L_i/τ)) of losses.EnsembleDistillSoft: between the
+	// minimum and min + τ·log k, with a gradient that blends the members'
+	// instead of switching from one member to another where two tie, so a
+	// rounding-level change of the inputs changes the run only at rounding
+	// level. 0 (the default) is the paper's exact minimum. Hull takes no
+	// minimum over members and rejects τ > 0; other methods ignore it.
+	SoftMinTemperature float64 `json:",omitzero"`
 	// DistillPairs selects ρ for Distill and EDPO (zero value TrainPairs).
 	DistillPairs DistillPairs
 	// RefPairs is the number of π_ref-sampled pairs PlusRefSamples adds (0 means 256).
@@ -329,6 +339,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("lab: Config.EnsembleSampling = %v is unknown", c.EnsembleSampling)
 	case c.Aggregation < losses.MinPerBatch || c.Aggregation > losses.Hull:
 		return fmt.Errorf("lab: Config.Aggregation = %v is unknown", c.Aggregation)
+	case !(c.SoftMinTemperature >= 0) || math.IsInf(c.SoftMinTemperature, 0):
+		return fmt.Errorf("lab: Config.SoftMinTemperature = %v, need a finite value ≥ 0", c.SoftMinTemperature)
+	case c.Method == EDPO && c.Aggregation == losses.Hull && c.SoftMinTemperature > 0:
+		return fmt.Errorf("lab: Config.SoftMinTemperature = %v with Aggregation Hull, which takes no minimum over members: need 0", c.SoftMinTemperature)
 	case c.DistillPairs < TrainPairs || c.DistillPairs > AllPairs:
 		return fmt.Errorf("lab: Config.DistillPairs = %v is unknown", c.DistillPairs)
 	case c.RewardSource < LearnedReward || c.RewardSource > OracleReward:
@@ -350,7 +364,11 @@ func (c Config) Label() string {
 	case PDPO:
 		s += fmt.Sprintf(" γ=%g", d.Gamma)
 	case EDPO:
-		s += fmt.Sprintf(" γ=%g k=%d %v %v", d.Gamma, d.EnsembleSize, d.Aggregation, d.DistillPairs)
+		agg := d.Aggregation.String()
+		if d.SoftMinTemperature > 0 {
+			agg += fmt.Sprintf(" τ=%g", d.SoftMinTemperature)
+		}
+		s += fmt.Sprintf(" γ=%g k=%d %s %v", d.Gamma, d.EnsembleSize, agg, d.DistillPairs)
 	case Distill:
 		s += " " + d.DistillPairs.String()
 	}

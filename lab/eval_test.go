@@ -91,6 +91,12 @@ func TestSeqObjectiveClosedForms(t *testing.T) {
 		{Config{Method: EDPO, Beta: beta, Aggregation: 1}, 0.625},
 		// Hull: 0 ∈ [−2, 1] costs 0; pair 2 is 1 below [1, 3] → mean 0.5.
 		{Config{Method: EDPO, Beta: beta, Aggregation: 2}, 0.5},
+		// Soft minimum at τ = 1 of the members' 2.5, 2.5, 4.625: 2.5 − log((2 + e^−2.125)/3).
+		{Config{Method: EDPO, Beta: beta, SoftMinTemperature: 1}, 2.5 - math.Log((2+math.Exp(-2.125))/3)},
+		// Per pair at τ = 2: e = (1, 4, 0.25) → 0.25 − 2·log((e^−3/8 + e^−15/8 + 1)/3);
+		// e = (4, 1, 9) → 1 − 2·log((e^−3/2 + 1 + e^−4)/3); then the mean.
+		{Config{Method: EDPO, Beta: beta, Aggregation: 1, SoftMinTemperature: 2},
+			(0.25 - 2*math.Log((math.Exp(-0.375)+math.Exp(-1.875)+1)/3) + 1 - 2*math.Log((math.Exp(-1.5)+1+math.Exp(-4))/3)) / 2},
 	}
 	for _, c := range cases {
 		if got := seqObjective(c.cfg, zero, zero, margins); math.Abs(got-c.want) > 1e-12 {

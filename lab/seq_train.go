@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/signal"
+	"slices"
 	"time"
 
 	"github.com/gomlx/compute"
@@ -179,6 +180,10 @@ type seqTrainer struct {
 	klTails   bool        // PDPO/EDPO with γ > 0: each step adds KLBatch π_ref samples
 	evalSeed  uint64
 	bar       *progress // the run's progress bar (nil: none)
+	// observe, when set (tests), sees every step before its update: the
+	// step's result and the first BatchSize rows' π_ref log-probs and
+	// [BatchSize·k] reward margins as the graph received them.
+	observe func(step int, res seqmodel.DPOStep, refC, refR, margins []float32)
 
 	rewardAccuracy     []float64
 	rewardDisagreement float64
@@ -373,8 +378,12 @@ func (st *seqTrainer) pairLoss(b int) seqmodel.PairLossWith {
 			return losses.PDPO(hw, hl, beta, gamma, klRef, klPol)
 		case Distill:
 			return losses.Distill(hw, hl, Reshape(extra[0], b), beta)
-		case EDPO:
-			return losses.EDPO(hw, hl, extra[0], beta, cfg.Aggregation, gamma, klRef, klPol)
+		case EDPO: // losses.EDPO, with the soft minimum of SoftMinTemperature
+			loss := losses.EnsembleDistillSoft(hw, hl, extra[0], beta, cfg.Aggregation, cfg.SoftMinTemperature)
+			if klPol == nil {
+				return loss
+			}
+			return Add(loss, MulScalar(losses.ForwardKL(klRef, klPol), gamma))
 		default:
 			return losses.DPO(hw, hl, beta)
 		}
@@ -440,6 +449,9 @@ func (st *seqTrainer) train(ctx context.Context) error {
 		res, err := tr.StepWith(cb, rb, refC, refR, extra...)
 		if err != nil {
 			return fmt.Errorf("lab: %s step %d: %w", cfg.Method, step, err)
+		}
+		if st.observe != nil {
+			st.observe(step, res, refC[:b], refR[:b], md)
 		}
 		if math.IsNaN(res.Loss) || math.IsInf(res.Loss, 0) {
 			return fmt.Errorf("lab: %s step %d: metric loss = %v", cfg.Method, step, res.Loss)
@@ -590,29 +602,26 @@ func seqObjective(cfg Config, h1, h2 []float64, margins [][]float64) float64 {
 		return s / n
 	case EDPO:
 		k := len(margins[0])
-		perMember := make([]float64, k)
+		tau := cfg.SoftMinTemperature
+		perMember, e := make([]float64, k), make([]float64, k)
 		for j := range h1 {
 			z := beta * (h1[j] - h2[j])
-			lo, hi, best := math.Inf(1), math.Inf(-1), math.Inf(1)
+			lo, hi := math.Inf(1), math.Inf(-1)
 			for i, r := range margins[j] {
-				e := (r - z) * (r - z)
-				perMember[i] += e / n
-				best = min(best, e)
+				e[i] = (r - z) * (r - z)
+				perMember[i] += e[i] / n
 				lo, hi = min(lo, r), max(hi, r)
 			}
 			switch cfg.Aggregation {
 			case losses.MinPerExample:
-				s += best / n
+				s += softMin64(e, tau) / n
 			case losses.Hull:
 				dist := max(lo-z, 0) + max(z-hi, 0)
 				s += dist * dist / n
 			}
 		}
 		if cfg.Aggregation == losses.MinPerBatch {
-			s = math.Inf(1)
-			for _, v := range perMember {
-				s = min(s, v)
-			}
+			s = softMin64(perMember, tau)
 		}
 		return s
 	}
@@ -629,6 +638,20 @@ func seqObjective(cfg Config, h1, h2 []float64, margins [][]float64) float64 {
 		}
 	}
 	return s / n
+}
+
+// softMin64 is losses.SoftMin of xs in float64: min_i x_i when τ = 0, else
+// m − τ·log((1/k)·Σ_i exp(−(x_i − m)/τ)) with m = min_i x_i.
+func softMin64(xs []float64, tau float64) float64 {
+	m := slices.Min(xs)
+	if tau == 0 {
+		return m
+	}
+	s := 0.0
+	for _, x := range xs {
+		s += math.Exp((m - x) / tau)
+	}
+	return m - tau*math.Log(s/float64(len(xs)))
 }
 
 // softplus is log(1 + eˣ), computed stably.

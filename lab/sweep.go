@@ -63,7 +63,7 @@ func SweepContext(ctx context.Context, base Config, grid Grid, data *datasets.Fi
 //     Train run, so widening a grid trains only the new cells.
 //   - Finite-set configs of one method with equal structure (method, policy
 //     kind, Steps, BatchSize, LogEvery, Optimizer, and for Distill and EDPO
-//     EnsembleSize, Aggregation, DistillPairs, RefPairs) train as one batched
+//     EnsembleSize, Aggregation, SoftMinTemperature, DistillPairs, RefPairs) train as one batched
 //     graph: parameters [C, …θ], Adam moments and minibatches gain a leading
 //     config axis; β, γ, ε and the learning rate are per-config constants. The
 //     batch's configs are split into Workers shards (one per core by

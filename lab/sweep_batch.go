@@ -42,6 +42,7 @@ type batchKey struct {
 	optimizer    Optimizer
 	ensembleSize int
 	aggregation  losses.Aggregation
+	softMin      float64 // SoftMinTemperature
 	distillPairs DistillPairs
 	refPairs     int
 }
@@ -59,6 +60,7 @@ func batchKeyOf(cfg Config, policy PolicyKind) batchKey {
 	}
 	if cfg.Method == EDPO {
 		k.aggregation = cfg.Aggregation
+		k.softMin = cfg.SoftMinTemperature
 	}
 	return k
 }
@@ -795,7 +797,7 @@ func (bt *batchTrainer) losses(theta *Node, in []*Node) *Node {
 //
 //	DPO, PDPO  mean_b softplus(−β·Δh)     IPO      mean_b (Δh − 1/(2β))²
 //	CDPO       mean_b (1−ε)·softplus(−βΔh) + ε·softplus(βΔh)
-//	Distill    mean_b (Δr − β·Δh)²        EDPO     EnsembleDistill(agg)
+//	Distill    mean_b (Δr − β·Δh)²        EDPO     EnsembleDistillSoft(agg, τ)
 func (bt *batchTrainer) pairLoss(h1, h2, rd *Node, kc *batchConsts) *Node {
 	C := bt.c
 	cfg0 := bt.cfgs[0]
@@ -808,9 +810,10 @@ func (bt *batchTrainer) pairLoss(h1, h2, rd *Node, kc *batchConsts) *Node {
 			return ReduceMean(Square(Sub(Reshape(rd, C, B), z)), -1)
 		}
 		zCol := BroadcastToDims(InsertAxes(z, -1), C, B, k)
+		tau := cfg0.SoftMinTemperature // the min over members (τ = 0) or the soft minimum
 		switch cfg0.Aggregation {
 		case losses.MinPerExample:
-			return ReduceMean(ReduceMin(Square(Sub(rd, zCol)), 2), -1)
+			return ReduceMean(losses.SoftMin(Square(Sub(rd, zCol)), tau), -1)
 		case losses.Hull:
 			lo, hi := ReduceMin(rd, 2), ReduceMax(rd, 2)
 			below, above := Sub(lo, z), Sub(z, hi)
@@ -818,7 +821,7 @@ func (bt *batchTrainer) pairLoss(h1, h2, rd *Node, kc *batchConsts) *Node {
 			dist := Add(Where(GreaterThan(below, zero), below, zero), Where(GreaterThan(above, zero), above, zero))
 			return ReduceMean(Square(dist), -1)
 		default: // MinPerBatch
-			return ReduceMin(ReduceMean(Square(Sub(rd, zCol)), 1), -1)
+			return losses.SoftMin(ReduceMean(Square(Sub(rd, zCol)), 1), tau)
 		}
 	}
 	margin := Sub(h1, h2) // Δh [C, B]

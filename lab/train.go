@@ -481,7 +481,7 @@ func (pr *problem) lossFor(cfg Config, rewards [][]float64, rng *rand.Rand) (los
 			if cfg.Method == Distill {
 				return losses.Distill(h1, h2, Reshape(rd, idx.Shape().Dimensions[0]), beta)
 			}
-			l := losses.EnsembleDistill(h1, h2, rd, beta, cfg.Aggregation)
+			l := losses.EnsembleDistillSoft(h1, h2, rd, beta, cfg.Aggregation, cfg.SoftMinTemperature)
 			if gamma > 0 {
 				l = Add(l, MulScalar(losses.ForwardKLExact(pr.refConst(g), logits), gamma))
 			}

@@ -39,6 +39,8 @@ func TestTrainMatchesAutodiff(t *testing.T) {
 		{Method: EDPO, Beta: 0.4, Gamma: 0.3, RewardSteps: 40},
 		{Method: EDPO, Beta: 0.4, Aggregation: losses.MinPerExample, RewardSteps: 40, BatchSize: 7},
 		{Method: EDPO, Beta: 0.4, Gamma: 0.1, Aggregation: losses.Hull, DistillPairs: AllPairs, RewardSteps: 40},
+		{Method: EDPO, Beta: 0.4, Gamma: 0.3, SoftMinTemperature: 0.05, RewardSteps: 40},
+		{Method: EDPO, Beta: 0.4, Aggregation: losses.MinPerExample, SoftMinTemperature: 0.5, RewardSteps: 40, BatchSize: 7},
 	}
 	type run struct {
 		o     Optimizer

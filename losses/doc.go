@@ -1,7 +1,8 @@
 // Package losses holds the preference-optimization losses and KL divergences of
 // robustpo as pure GoMLX graph functions: DPO, IPO, cDPO, the Bradley–Terry reward
 // loss, reward-model distillation, pessimistic ensemble distillation (e-DPO) with
-// three readings of its minimum, p-DPO, and the forward and reverse KL terms.
+// three readings of its minimum (and, as an option, a soft minimum over members,
+// EnsembleDistillSoft and SoftMin), p-DPO, and the forward and reverse KL terms.
 //
 // # Notation
 //
@@ -40,7 +41,7 @@
 // and names the offending shapes or values. Conditions that panic: nil inputs,
 // non-float or mixed dtypes, shape mismatches, wrong ranks, empty batches,
 // β ≤ 0 or non-finite, ε outside [0, 0.5), γ < 0 or non-finite, an unknown
-// Aggregation.
+// Aggregation, a soft-min temperature τ < 0 or non-finite (or τ > 0 with Hull).
 //
 // # References
 //
