@@ -20,7 +20,8 @@
 //	CDPO     −E [(1−ε)·log σ(β·Δh) + ε·log σ(−β·Δh)]          (ε = Epsilon)
 //	Distill  E_ρ (Δr − β·Δh)²  against the reward members' mean
 //	EDPO     min over members of the distillation loss (Aggregation:
-//	         MinPerBatch, MinPerExample or Hull) + γ·KL(π_ref‖π)
+//	         MinPerBatch, MinPerExample or Hull; SoftMinTemperature τ > 0
+//	         a soft minimum) + γ·KL(π_ref‖π)
 //	PDPO     DPO + γ·KL(π_ref‖π)                                 (γ = Gamma)
 //	RLHF     the maximiser of J_r(π) = E_x[E_π r − β·KL(π‖π_ref)]
 //
@@ -164,6 +165,16 @@
 // M; partial run kept in …") and exit with status 130, with no stack trace.
 // A single run longer than 2 s shows a progress bar (step, loss, ETA), erased
 // when it ends; ProgressEnv ($ROBUSTPO_PROGRESS) turns bars off (0) or on (1).
+//
+// # Reproducibility
+//
+// A run repeated on the same machine, backend and build is bitwise identical;
+// on another CPU (the pure-Go backend's SIMD width sets the order of its sums)
+// or backend it agrees only within statistical error, since Adam and sampling
+// carry rounding-level differences far. So every Run records its Provenance
+// (backend, platform, SIMD width, GOEXPERIMENT, Go and GoMLX versions), kept
+// in the run cache with it; Provenance.String is the "made on: …" line that
+// SeqSummary and a Table's Display caption end with.
 //
 // # Run cache
 //
