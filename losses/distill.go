@@ -188,8 +188,8 @@ func softMin(x *Node, tau float64) *Node {
 		return ReduceMin(x, -1)
 	}
 	m := StopGradient(ReduceAndKeep(x, ReduceMin, -1)) // min_i x_i, [..., 1]
-	w := Exp(DivScalar(Sub(m, x), tau))                 // exp(−(x_i − m)/τ) ∈ (0, 1]
-	meanW := ReduceMean(w, -1)                          // ∈ [1/k, 1]
+	w := Exp(DivScalar(Sub(m, x), tau))                // exp(−(x_i − m)/τ) ∈ (0, 1]
+	meanW := ReduceMean(w, -1)                         // ∈ [1/k, 1]
 	return Sub(Squeeze(m, -1), MulScalar(Log(meanW), tau))
 }
 
