@@ -13,6 +13,7 @@ require (
 	github.com/peterh/liner v1.2.2
 	github.com/yuin/goldmark v1.8.7
 	golang.org/x/image v0.26.0
+	golang.org/x/sys v0.49.0
 	gonum.org/v1/plot v0.15.2
 )
 
@@ -51,7 +52,6 @@ require (
 	golang.org/x/exp v0.0.0-20260410095643-746e56fc9e2f // indirect
 	golang.org/x/mod v0.42.0 // indirect
 	golang.org/x/sync v0.24.0 // indirect
-	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/telemetry v0.0.0-20261009151841-97e8ea77aa2a // indirect
 	golang.org/x/term v0.40.0 // indirect
 	golang.org/x/text v0.35.0 // indirect
