@@ -298,6 +298,30 @@ func (oc *outputCollector) add(o *nbformat.Output) {
 	oc.outputs = append(oc.outputs, o)
 }
 
+// kept returns the outputs to save: all but display outputs whose content
+// was cleared (every MIME value empty, as a progress block leaves when it is
+// erased by updating its display to ""), which show nothing.
+func (oc *outputCollector) kept() []*nbformat.Output {
+	var out []*nbformat.Output
+	for _, o := range oc.outputs {
+		if (o.OutputType == "display_data" || o.OutputType == "execute_result") && emptyBundle(o.Data) {
+			continue
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+// emptyBundle reports whether every value of a MIME bundle is empty text.
+func emptyBundle(data map[string]nbformat.MultilineString) bool {
+	for _, v := range data {
+		if v.Raw || v.Text != "" {
+			return false
+		}
+	}
+	return true
+}
+
 // handle consumes one iopub message.
 func (oc *outputCollector) handle(m *jupyter.Message) {
 	switch m.Type() {
@@ -373,7 +397,7 @@ func executeCell(ctx context.Context, k *gonbKernel, c *nbformat.Cell, timeout t
 	defer cancel()
 	oc := &outputCollector{}
 	reply, err := k.Execute(cctx, c.Source.Text, oc.handle)
-	c.Outputs = oc.outputs
+	c.Outputs = oc.kept()
 	if reply != nil && reply.ExecutionCount > 0 {
 		n := reply.ExecutionCount
 		c.ExecutionCount = &n

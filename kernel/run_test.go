@@ -58,6 +58,9 @@ func TestOutputCollectorFigureBundle(t *testing.T) {
 	if got := oc.outputs[3].Data["text/html"].Text; got != "<pre>epoch 2</pre>" {
 		t.Errorf("update_display_data left %q in place of the progress line", got)
 	}
+	if n := len(oc.kept()); n != len(oc.outputs) {
+		t.Errorf("kept %d of %d outputs, none of them empty", n, len(oc.outputs))
+	}
 
 	// In the written notebook the SVG and text are lists of lines, PNG and
 	// PDF one base64 string each, and the metadata integers stay integers.
@@ -98,6 +101,11 @@ func TestOutputCollectorFigureBundle(t *testing.T) {
 		if strings.Contains(string(page), deny) {
 			t.Errorf("page shows %q", deny)
 		}
+	}
+	// A progress block erased at the end (its display updated to "") is not saved.
+	oc.handle(msg("update_display_data", `{"data": {"text/html": ""}, "metadata": {}, "transient": {"display_id": "p1"}}`))
+	if kept := oc.kept(); len(kept) != len(oc.outputs)-1 || kept[3].OutputType != "execute_result" {
+		t.Errorf("an erased progress block was kept: %d of %d outputs", len(kept), len(oc.outputs))
 	}
 }
 
