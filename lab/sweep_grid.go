@@ -17,8 +17,22 @@ type Axis struct {
 // Values are converted to the field's type: any Go number fits a numeric field
 // when the conversion is exact (2 fits an int field, 2.5 does not), and a
 // string names a constant of an enumerated field ("PDPO" for Method, "Hull"
-// for Aggregation).
-func Vary(field string, values ...any) Axis { return Axis{Field: field, Values: values} }
+// for Aggregation). The values share one type T, so a notebook can keep an
+// axis in a typed slice and range over it without type assertions:
+//
+//	betas := []float64{0.1, 0.3, 1}
+//	grid := lab.Grid{lab.Vary("Beta", betas...), lab.Vary("Method", lab.DPO, lab.PDPO)}
+//	for _, beta := range betas { … t.One("Beta", beta, "Method", lab.DPO) … }
+//
+// Untyped constants take the widest kind among them (Vary("Beta", 1, 0.5) is
+// a float64 axis); values of different types need T = any: Vary[any]("Method", "PDPO", lab.DPO).
+func Vary[T any](field string, values ...T) Axis {
+	vs := make([]any, len(values))
+	for i, v := range values {
+		vs[i] = v
+	}
+	return Axis{Field: field, Values: vs}
+}
 
 // Grid is the Cartesian product of its axes: Configs(base) sets every
 // combination of the axes' values on base, the last axis varying fastest.

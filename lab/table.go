@@ -174,6 +174,47 @@ func (t *Table) Where(field string, value any) *Table {
 	})
 }
 
+// One returns the single row whose Config matches every field–value pair of
+// fieldValues (field names and values alternating, each compared as Where
+// compares): t.One("Method", lab.PDPO, "Beta", 0.1, "Gamma", 1). It is an
+// error, naming the filter and the number of matching rows, when no row or
+// several rows match; and when the one matching row failed, in which case the
+// row comes back with an error wrapping its Err.
+func (t *Table) One(fieldValues ...any) (Row, error) {
+	var names []string
+	for i := 0; i+1 < len(fieldValues); i += 2 {
+		names = append(names, fmt.Sprintf("%v=%s", fieldValues[i], formatValue(fieldValues[i+1])))
+	}
+	filter := "Table.One(" + strings.Join(names, ", ") + ")"
+	if len(fieldValues)%2 != 0 {
+		return Row{}, fmt.Errorf("lab: %s: %d arguments, want field–value pairs", filter, len(fieldValues))
+	}
+	s := t
+	for i := 0; i < len(fieldValues); i += 2 {
+		field, ok := fieldValues[i].(string)
+		if !ok {
+			return Row{}, fmt.Errorf("lab: %s: argument %d (%v of type %T) is not a field name", filter, i, fieldValues[i], fieldValues[i])
+		}
+		probe := Config{}
+		if err := setConfigField(&probe, field, fieldValues[i+1]); err != nil {
+			return Row{}, fmt.Errorf("lab: %s: %w", filter, err)
+		}
+		s = s.Where(field, fieldValues[i+1])
+	}
+	switch s.Len() {
+	case 1:
+	case 0:
+		return Row{}, fmt.Errorf("lab: %s: no row of %d matches", filter, t.Len())
+	default:
+		return Row{}, fmt.Errorf("lab: %s: %d rows of %d match, want one", filter, s.Len(), t.Len())
+	}
+	r := s.Rows[0]
+	if r.Err != nil {
+		return r, fmt.Errorf("lab: %s: the row failed: %w", filter, r.Err)
+	}
+	return r, nil
+}
+
 // Summary is a Table grouped by some fields: per group, the number of rows,
 // the failed rows, and each metric's mean and 95% confidence half-width over
 // the group's successful rows.

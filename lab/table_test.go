@@ -31,7 +31,7 @@ func fakeTable(t *testing.T) *Table {
 }
 
 func TestGridConfigs(t *testing.T) {
-	cfgs, vals, err := Grid{Vary("Method", "PDPO", DPO), Vary("Beta", 1, 0.5), Vary("Steps", 10.0)}.Configs(Config{Gamma: 0.3})
+	cfgs, vals, err := Grid{Vary[any]("Method", "PDPO", DPO), Vary("Beta", 1, 0.5), Vary("Steps", 10.0)}.Configs(Config{Gamma: 0.3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestGridConfigs(t *testing.T) {
 		t.Errorf("values = %v", vals)
 	}
 	for _, bad := range []Grid{
-		{Vary("Betta", 1)}, {Vary("Beta")}, {Vary("Beta", 1), Vary("Beta", 2)},
+		{Vary("Betta", 1)}, {Vary[float64]("Beta")}, {Vary("Beta", 1), Vary("Beta", 2)},
 		{Vary("Steps", 2.5)}, {Vary("Method", "XPO")}, {Vary("Beta", "high")},
 	} {
 		if _, _, err := bad.Configs(Config{}); err == nil {
@@ -81,6 +81,58 @@ func TestTableSortFilterWhere(t *testing.T) {
 	}
 	if n := tab.Filter(func(r Row) bool { return r.Metric("loss") > 5 }).Len(); n != 5 {
 		t.Errorf("Filter loss > 5: %d rows, want 5", n)
+	}
+}
+
+func TestTableOne(t *testing.T) {
+	tab := fakeTable(t)
+	r, err := tab.One("Beta", 1, "Gamma", 0.0, "Seed", 2)
+	if err != nil || r.Metric("loss") != 1.02 {
+		t.Errorf("One(β=1 γ=0 seed 2) = loss %v, %v; want 1.02, nil", r.Metric("loss"), err)
+	}
+	if r, err := tab.One("Method", "PDPO", "Beta", 2.0, "Gamma", 1, "Seed", 3); err != nil || r.Config.Seed != 3 {
+		t.Errorf("One(Method=PDPO β=2 γ=1 seed 3) = seed %d, %v", r.Config.Seed, err)
+	}
+	r, err = tab.One("Beta", 2, "Gamma", 1, "Seed", 2)
+	if !errors.Is(err, r.Err) || r.Err == nil || r.Config.Seed != 2 ||
+		err.Error() != "lab: Table.One(Beta=2, Gamma=1, Seed=2): the row failed: diverged" {
+		t.Errorf("One(the failed row) = row err %v, err %v", r.Err, err)
+	}
+	for _, c := range []struct {
+		args []any
+		want string
+	}{
+		{[]any{"Beta", 1.0, "Gamma", 0}, "lab: Table.One(Beta=1, Gamma=0): 3 rows of 12 match, want one"},
+		{[]any{"Beta", 0.5}, "lab: Table.One(Beta=0.5): no row of 12 matches"},
+		{[]any{"Method", DPO, "Beta", 1, "Gamma", 0, "Seed", 1}, "lab: Table.One(Method=DPO, Beta=1, Gamma=0, Seed=1): no row of 12 matches"},
+		{[]any{"Betta", 1}, `lab: Table.One(Betta=1): Config has no field "Betta"`},
+		{[]any{"Method", "XPO"}, `lab: Table.One(Method=XPO): Config.Method: "XPO" names no lab.Method constant`},
+		{[]any{"Beta", 1, "Gamma"}, "lab: Table.One(Beta=1): 3 arguments, want field–value pairs"},
+		{[]any{1, 2}, "lab: Table.One(1=2): argument 0 (1 of type int) is not a field name"},
+	} {
+		if _, err := tab.One(c.args...); err == nil || err.Error() != c.want {
+			t.Errorf("One(%v): error %v, want %q", c.args, err, c.want)
+		}
+	}
+}
+
+func TestVaryTypedValues(t *testing.T) {
+	betas := []float64{0.1, 1}
+	methods := []string{"DPO", "PDPO"}
+	grid := Grid{Vary("Method", methods...), Vary("Beta", betas...), Vary("Seed", 1, 2), Vary("Gamma", 1, 0.5)}
+	cfgs, vals, err := grid.Configs(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfgs) != 16 || cfgs[15].Method != PDPO || cfgs[15].Beta != 1 || cfgs[15].Seed != 2 || cfgs[15].Gamma != 0.5 {
+		t.Fatalf("%d configs, last %+v", len(cfgs), cfgs[len(cfgs)-1])
+	}
+	// Each axis keeps its values' type; untyped constants take the widest kind.
+	if v := vals[0]; v[0] != "DPO" || v[1] != 0.1 || v[2] != 1 || v[3] != 1.0 {
+		t.Errorf("values %#v, want string, float64, int, float64", v)
+	}
+	if a := Vary[float64]("Beta"); len(a.Values) != 0 {
+		t.Errorf("an empty axis has values %v", a.Values)
 	}
 }
 
