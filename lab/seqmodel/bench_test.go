@@ -37,7 +37,7 @@ func benchPairBatches(tb testing.TB) (chosen, rejected Batch) {
 // vocab 64, d_model 128, 2 layers, 4 heads) on the go backend, as tokens/s
 // with tokens = 2·32·48 per step. SEQMODEL_BENCH_BACKEND overrides the
 // backend config (default "go:ops_parallel,parallelism=-1", the lab's
-// DefaultSeqGoBackend).
+// backend.DefaultSeqGo).
 func BenchmarkDPOStepTiny(b *testing.B) {
 	config := os.Getenv("SEQMODEL_BENCH_BACKEND")
 	if config == "" {

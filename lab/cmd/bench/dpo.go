@@ -9,7 +9,7 @@ import (
 
 	"github.com/gomlx/compute"
 
-	"github.com/robustpo/robustpo/lab"
+	"github.com/robustpo/robustpo/lab/backend"
 	"github.com/robustpo/robustpo/lab/seqmodel"
 )
 
@@ -52,10 +52,10 @@ type dpoRig struct {
 }
 
 // newDPORig builds the DPO step of size s on the backend started from
-// cands (see lab.StartBackend) and runs one warm-up step, which compiles the
+// cands (see backend.Start) and runs one warm-up step, which compiles the
 // graph and checks the first loss is log 2 (policy = reference).
-func newDPORig(s Size, cands []lab.BackendCandidate) (*dpoRig, error) {
-	backend, cand, err := lab.StartBackend(cands)
+func newDPORig(s Size, cands []backend.Candidate) (*dpoRig, error) {
+	backend, cand, err := backend.Start(cands)
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +146,7 @@ func stepResult(name, backend string, s Size, ts []float64) Result {
 // benchDPO times steps DPO steps on lab.SeqBackend()'s choice. It returns
 // the result and the backend's description.
 func benchDPO(s Size, steps int) (Result, string, error) {
-	rig, err := newDPORig(s, lab.SeqBackendCandidates())
+	rig, err := newDPORig(s, backend.Candidates(backend.DefaultSeqGo))
 	if err != nil {
 		return Result{}, "", err
 	}
@@ -165,7 +165,7 @@ func benchDPO(s Size, steps int) (Result, string, error) {
 func compareGoConfigs(s Size, configs []string, rounds, roundSteps int) ([]Result, error) {
 	rigs := make([]*dpoRig, len(configs))
 	for i, c := range configs {
-		rig, err := newDPORig(s, []lab.BackendCandidate{{Config: c, Reason: "--compare"}})
+		rig, err := newDPORig(s, []backend.Candidate{{Config: c, Reason: "--compare"}})
 		if err != nil {
 			return nil, err
 		}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/robustpo/robustpo/lab"
+	"github.com/robustpo/robustpo/lab/backend"
 )
 
 // micro is a model small enough to compile and step in about a second.
@@ -104,7 +105,7 @@ func TestPairBatches(t *testing.T) {
 // TestDPORigMicro builds and steps the lab's DPO step on the pure-Go backend
 // (its warm-up checks the first loss is log 2) and times two steps.
 func TestDPORigMicro(t *testing.T) {
-	rig, err := newDPORig(micro, []lab.BackendCandidate{{Config: "go:ops_sequential", Reason: "test"}})
+	rig, err := newDPORig(micro, []backend.Candidate{{Config: "go:ops_sequential", Reason: "test"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +157,7 @@ func TestRunOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(rep.Results) != 1 || rep.Results[0].Name != "lab dpo-step" || rep.Results[0].Steps != 2 || rep.GOMAXPROCS < 1 ||
-		!strings.HasPrefix(rep.Backend, lab.DefaultSeqGoBackend) {
+		!strings.HasPrefix(rep.Backend, backend.DefaultSeqGo) {
 		t.Errorf("report %+v", rep)
 	}
 	if !strings.Contains(stdout.String(), "lab dpo-step") {

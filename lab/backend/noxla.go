@@ -1,6 +1,6 @@
 //go:build !cgo || !xla
 
-package lab
+package backend
 
 // xlaLinked reports whether the XLA (PJRT) backend is linked in: it needs
 // cgo and the build tag "xla", which this build lacks.

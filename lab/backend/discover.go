@@ -1,4 +1,4 @@
-package lab
+package backend
 
 import (
 	"os"
@@ -8,16 +8,16 @@ import (
 	"strings"
 )
 
-// BackendCandidate is one backend configuration that Backend may start, with
-// the reason it was chosen, e.g. {"xla:/opt/venv/…/xla_cuda_plugin.so",
-// "NVIDIA GPU (/dev/nvidia0) and CUDA PJRT plugin from a jax wheel"}.
-type BackendCandidate struct {
+// Candidate is one backend configuration that Start may start, with the
+// reason it was chosen, e.g. {"xla:/opt/venv/…/xla_cuda_plugin.so",
+// "NVIDIA GPU (/dev/nvidia0) and jax's CUDA PJRT plugin …"}.
+type Candidate struct {
 	Config string // a GOMLX_BACKEND value: "xla:/abs/plugin.so", "xla:cpu", "go:…"
 	Reason string // one line: why this backend, where it was found
 }
 
-// Discovery describes the machine that DiscoverBackends inspects. Its zero
-// value inspects this machine: the process environment, the real file
+// Discovery describes the machine whose backends Discovery.Candidates
+// lists. Its zero value inspects this machine: the process environment, the real file
 // system, the user's home directory and nvidia-smi on $PATH. Tests set Root to
 // a fake directory tree.
 type Discovery struct {
@@ -33,8 +33,7 @@ type Discovery struct {
 	// exec.LookPath("nvidia-smi") (under a non-empty Root, a file
 	// Root/usr/bin/nvidia-smi).
 	NvidiaSMI func() bool
-	// GoConfig is the pure-Go backend's configuration; "" means
-	// DefaultGoBackend.
+	// GoConfig is the pure-Go backend's configuration; "" means DefaultGo.
 	GoConfig string
 }
 
@@ -223,27 +222,27 @@ func (d Discovery) findJaxCUDA() (string, bool) {
 //  4. the pure-Go backend, GoConfig.
 //
 // Nothing is downloaded or loaded: it only looks at files.
-func (d Discovery) Candidates() []BackendCandidate {
+func (d Discovery) Candidates() []Candidate {
 	goConfig := d.GoConfig
 	if goConfig == "" {
-		goConfig = DefaultGoBackend
+		goConfig = DefaultGo
 	}
 	if env := d.getenv("GOMLX_BACKEND"); env != "" {
 		if env == "go" {
-			return []BackendCandidate{{goConfig, "GOMLX_BACKEND=go (lab settings " + goConfig + ")"}}
+			return []Candidate{{goConfig, "GOMLX_BACKEND=go (lab settings " + goConfig + ")"}}
 		}
-		return []BackendCandidate{{env, "GOMLX_BACKEND=" + env}}
+		return []Candidate{{env, "GOMLX_BACKEND=" + env}}
 	}
-	var cs []BackendCandidate
+	var cs []Candidate
 	if gpu, ok := d.NVIDIAGPU(); ok {
 		if p, ok := d.findPlugin("cuda"); ok {
-			cs = append(cs, BackendCandidate{"xla:" + p, "NVIDIA GPU (" + gpu + ") and CUDA PJRT plugin " + p})
+			cs = append(cs, Candidate{"xla:" + p, "NVIDIA GPU (" + gpu + ") and CUDA PJRT plugin " + p})
 		} else if p, ok := d.findJaxCUDA(); ok {
-			cs = append(cs, BackendCandidate{"xla:" + p, "NVIDIA GPU (" + gpu + ") and jax's CUDA PJRT plugin " + p})
+			cs = append(cs, Candidate{"xla:" + p, "NVIDIA GPU (" + gpu + ") and jax's CUDA PJRT plugin " + p})
 		}
 	}
 	if p, ok := d.findPlugin("cpu"); ok {
-		cs = append(cs, BackendCandidate{"xla:cpu", "XLA CPU PJRT plugin " + p})
+		cs = append(cs, Candidate{"xla:cpu", "XLA CPU PJRT plugin " + p})
 	}
-	return append(cs, BackendCandidate{goConfig, "pure-Go backend (no GPU with a CUDA PJRT plugin, no XLA CPU plugin found)"})
+	return append(cs, Candidate{goConfig, "pure-Go backend (no GPU with a CUDA PJRT plugin, no XLA CPU plugin found)"})
 }

@@ -1,6 +1,6 @@
 //go:build cgo && xla
 
-package lab
+package backend
 
 import "github.com/gomlx/go-xla/compute/xla"
 
@@ -12,7 +12,7 @@ import "github.com/gomlx/go-xla/compute/xla"
 const xlaLinked = true
 
 func init() {
-	// The lab never downloads plugins: Backend only offers plugins found on
+	// The lab never downloads plugins: Start only gets plugins found on
 	// the machine (see Discovery).
 	xla.EnableAutoInstall(false)
 }
