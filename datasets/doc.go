@@ -2,6 +2,24 @@
 // with known oracles, loaders for preference files written by other tools,
 // validation, and tokenization. It depends on the standard library only.
 //
+// # Finite data
+//
+// A [FiniteData] holds P prompts with R responses each, where every quantity
+// of the theory is exact: the reference policy's logits (π_ref = softmax),
+// optional features φ(x,y) for log-linear policies, an optional oracle
+// reward r*, and the labelled comparisons as [FinitePair] values.
+// [FiniteData.Validate] checks shapes, finiteness and indices;
+// [FiniteData.Fingerprint] keys the lab's run cache.
+//
+//   - [SqueezeToy] is the smallest demonstration of DPO's degeneracy: one
+//     prompt, responses a=(1,0), b=(1,1), c=(0,1), d=(0,−1), a uniform π_ref
+//     and the single pair a ≻ b. A log-linear DPO policy sends π(d) → 1 and
+//     π(a) → 0.
+//   - [RandomBandit] draws a [BanditConfig]-sized dataset deterministic in its
+//     seed: Gaussian π_ref logits, tabular or linear oracle rewards,
+//     Bradley–Terry labels with optional label noise, and a Coverage that
+//     limits which responses can ever appear in a pair.
+//
 // # Sequence data
 //
 // [LengthBias] builds a [SeqTask], a synthetic analogue of the TL;DR

@@ -2,6 +2,7 @@ package lab
 
 import (
 	"math"
+	"strconv"
 )
 
 // metricNames returns the metrics logged for pr, in order. All are exact on
@@ -55,21 +56,12 @@ func responseName(names []string, y int) string {
 	if y < len(names) {
 		return names[y]
 	}
-	return "y" + itoa(y)
+	return "y" + strconv.Itoa(y)
 }
 
-func itoa(i int) string {
-	if i == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; i > 0; i /= 10 {
-		b = append([]byte{byte('0' + i%10)}, b...)
-	}
-	return string(b)
-}
-
-// optimal returns π*_r ∝ π_ref·exp(r/β) as flat [P·R] log-probabilities.
+// optimalLogProbs returns log π*_r(y|x), where π*_r(y|x) ∝ π_ref(y|x)·exp(r(x,y)/β)
+// maximises J_r, normalised over each prompt's R responses: r and the result
+// are flat [P·R].
 func (pr *problem) optimalLogProbs(r []float64, beta float64) []float64 {
 	l := make([]float64, len(r))
 	for i := range l {

@@ -37,10 +37,15 @@
 //
 // # Backend
 //
-// Any GoMLX backend works. With the pure-Go backend prefer the config
-// "go:ops_sequential": in its default mode (independent ops run in parallel
-// on the worker pool) ops that split their own work over the same pool can
-// wait on each other for ever; this deadlock was observed on the DPO step of
-// this package on a 2-core machine (and always with "go:parallelism=1").
-// Sequential op scheduling still parallelises inside each op (matmuls, GELU).
+// Any GoMLX backend works; the lab starts one with lab.SeqBackend. With the
+// pure-Go backend that is "go:ops_parallel,parallelism=-1" (the lab's
+// backend.DefaultSeqGo): independent ops of a graph run at once (a
+// transformer's backward has many), each still splitting its own work
+// (matmuls, GELU) over the backend's workers, on an unbounded worker pool.
+// The unbounded pool is what makes parallel ops safe: with the backend's
+// default bounded pool, ops that split their work over the same pool can
+// wait on each other for ever (observed on this package's DPO step on
+// 2 cores, and always with "go:parallelism=1"). "go:ops_sequential" (one op
+// at a time) is safe too, and slower on the DPO step (see the README's
+// benchmarks).
 package seqmodel
