@@ -10,10 +10,10 @@
 //
 // # Finite lab: Train
 //
-// Train(cfg, data) (TrainContext with a context) fits a policy to a
-// datasets.FiniteData (P prompts, R responses each, labelled pairs, π_ref,
-// optionally features φ and an oracle reward r*) with cfg.Method; every loss
-// comes from package losses:
+// [Train](cfg, data) ([TrainContext] with a context) fits a policy to a
+// [datasets.FiniteData] (P prompts, R responses each, labelled pairs, π_ref,
+// optionally features φ and an oracle reward r*) with cfg.Method (see
+// [Config]); every loss comes from package [losses]:
 //
 //	DPO      −E log σ(β·Δh)
 //	IPO      E (Δh − 1/(2β))²
@@ -25,10 +25,15 @@
 //	PDPO     DPO + γ·KL(π_ref‖π)                                 (γ = Gamma)
 //	RLHF     the maximiser of J_r(π) = E_x[E_π r − β·KL(π‖π_ref)]
 //
-// where ρ is DistillPairs' pair distribution (the training pairs, plus RefPairs
-// pairs sampled from π_ref, or all pairs) and Δr a reward member's margin; the
-// KL terms are exact sums over the R responses. Policies (PolicyKind) are
-// Tabular, logits = refLogits + θ with θ ∈ R^{P×R}, or LogLinear,
+// computed by [losses.DPO], [losses.IPO], [losses.CDPO], [losses.Distill],
+// [losses.EnsembleDistill] (its soft form [losses.EnsembleDistillSoft]; the
+// aggregations [losses.MinPerBatch], [losses.MinPerExample], [losses.Hull]),
+// [losses.EDPO] and [losses.PDPO], with [losses.ForwardKLExact] and
+// [losses.ReverseKLExact] for the KL terms and [losses.BradleyTerry] for
+// reward fits; ρ is DistillPairs' pair distribution (the training pairs,
+// plus RefPairs pairs sampled from π_ref, or all pairs) and Δr a reward
+// member's margin; the KL terms are exact sums over the R responses.
+// Policies (PolicyKind) are Tabular, logits = refLogits + θ with θ ∈ R^{P×R}, or LogLinear,
 // logits = refLogits + θ·φ(x,y) with θ ∈ R^F (AutoPolicy: LogLinear when the
 // data has features); both start at π_ref. RLHF on a tabular policy is the
 // closed form π*_r ∝ π_ref·exp(r/β) (no steps). The optimizer (Adam or SGD)
@@ -57,7 +62,7 @@
 //
 // # Finite lab: metrics
 //
-// Each Run has a History (Series, Last, At, WriteCSV, WriteJSON) of exact
+// Each [Run] has a [History] (Series, Last, At, WriteCSV, WriteJSON) of exact
 // metrics (float64, from the policy's logits), named as in TRL where TRL has
 // one, plus the final policy (Run.Probs), π_ref and π*_{r*}:
 //
@@ -92,15 +97,16 @@
 //
 // # Sequence lab: TrainSeq
 //
-// TrainSeq(cfg, task) (TrainSeqContext with a context) trains a causal
-// transformer (package seqmodel, sized by Config.Model) on a
-// datasets.SeqTask's preference pairs, or on task.Split(Rho), the
+// [TrainSeq](cfg, task) ([TrainSeqContext] with a context) trains a causal
+// transformer (package [seqmodel], sized by Config.Model) on a
+// [datasets.SeqTask]'s preference pairs, or on task.Split(Rho), the
 // length-biased subsample where a fraction Rho of the length-differing pairs
 // prefers the longer response. Methods are DPO, IPO, CDPO, PDPO, Distill and
 // EDPO with the losses above, h now the log-ratio of a whole response; the
-// forward KL of PDPO and EDPO is a Monte-Carlo estimate over KLBatch π_ref
-// samples per step. Fields that only finite runs use (Policy, Optimizer,
-// RewardL2) are ignored, and several defaults differ (see Config).
+// forward KL of PDPO and EDPO is a Monte-Carlo estimate ([losses.ForwardKL])
+// over KLBatch π_ref samples per step. Fields that only finite runs use
+// (Policy, Optimizer, RewardL2) are ignored, and several defaults differ
+// (see Config).
 //
 //   - SFT reference: π_ref is the transformer fit by SFTSteps Adam steps of
 //     supervised loss on the task's reference responses, then frozen; the
@@ -132,18 +138,18 @@
 //
 // # Sweeps
 //
-// A Grid of Axis values (Vary("Beta", 0.1, 0.5), Vary("Method", "DPO",
+// A [Grid] of [Axis] values ([Vary]("Beta", 0.1, 0.5), Vary("Method", "DPO",
 // "IPO"), …) applied to a base Config gives the configurations, one per
-// combination. Sweep (SweepContext, SweepWith with SweepOptions) trains them
-// on a FiniteData: cached configs load from the run cache, finite configs of
+// combination. [Sweep] ([SweepContext], [SweepWith] with [SweepOptions])
+// trains them on a FiniteData: cached configs load from the run cache, finite configs of
 // equal structure train as one batched graph with a leading config axis (a
 // Run equal to Train's: Train runs the same graph with one config), the rest
-// alone, up to Workers at a time. SweepSeq (SweepSeqWith) does the same for a SeqTask, one run at a
+// alone, up to Workers at a time. [SweepSeq] ([SweepSeqWith]) does the same for a SeqTask, one run at a
 // time by default; with the run cache on it first builds the SFT references
 // and reward ensembles the configs share, once each. A config that fails becomes a row holding its error; the
 // others go on.
 //
-// The result is a Table of Rows (grid values, defaulted Config, last value of
+// The result is a [Table] of Rows (grid values, defaulted Config, last value of
 // every metric, the Run, the error): Sort, Filter, Where, Errors, WriteCSV,
 // Text and Display; GroupBy(fields…) gives a Summary with, per group, each
 // metric's mean and 95% Student-t half-width t_{0.975,n−1}·s/√n over its
@@ -218,14 +224,16 @@
 //
 // # Backend
 //
-// Backend() returns a new compute backend chosen by Discovery's Candidates,
-// best first: $GOMLX_BACKEND when set; an NVIDIA GPU with a CUDA PJRT plugin;
-// an installed XLA CPU plugin; the pure-Go backend (DefaultGoBackend,
-// overridden by $ROBUSTPO_GO_BACKEND). It prints its choice once to stdout and
-// never downloads anything; XLA backends need a build with cgo and the tag
-// "xla". StartBackend tries a given candidate list; MustBackend panics on
-// error (notebooks). Finite runs and sweeps start their backend through
-// Backend(); sequence runs through SeqBackend(), the same choice with the
-// pure-Go backend configured for large graphs (DefaultSeqGoBackend). Build
-// with GOEXPERIMENT=simd for fast matrix multiplications.
+// [Backend]() returns a new compute backend, the best of this machine's
+// [backend.Candidates] that starts: $GOMLX_BACKEND when set; an NVIDIA GPU
+// with a CUDA PJRT plugin; an installed XLA CPU plugin; the pure-Go backend
+// ([backend.DefaultGo], overridden by $ROBUSTPO_GO_BACKEND). It prints its
+// choice once to stdout (once per GoNB kernel), never downloads anything and
+// never panics; XLA backends need a build with cgo and the tag "xla". Finite
+// runs and sweeps start their backend through Backend(); sequence runs
+// through [SeqBackend](), the same choice with the pure-Go backend
+// configured for large graphs ([backend.DefaultSeqGo]). Package [backend]
+// has the discovery ([backend.Discovery]) and starts a given candidate list
+// ([backend.Start]). Build with GOEXPERIMENT=simd for fast matrix
+// multiplications.
 package lab
