@@ -1,148 +1,37 @@
 package lab
 
 import (
-	"bytes"
 	"encoding/gob"
-	"encoding/xml"
-	"errors"
-	"image/png"
 	"io"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/janpfeifer/gonb/gonbui/protocol"
 )
 
-// checkFigureBundle checks a figure's display bundle: the four MIME types,
-// a PNG of twice the CSS size in the metadata, an SVG that parses as XML, a
-// PDF, a text/plain description starting with "Figure: ", and that GoNB's
-// gob encoding (what gonbui.SendData does) accepts it. It returns the PDF.
-func checkFigureBundle(t *testing.T, d *protocol.DisplayData) []byte {
-	t.Helper()
-	if len(d.Data) != 4 {
-		t.Errorf("bundle has %d MIME types, want 4 (png, svg, pdf, text)", len(d.Data))
-	}
-	pngData, ok := d.Data[protocol.MIMEImagePNG].([]byte)
-	if !ok {
-		t.Fatalf("image/png is %T, want []byte (sent base64 in JSON)", d.Data[protocol.MIMEImagePNG])
-	}
-	img, err := png.Decode(bytes.NewReader(pngData))
-	if err != nil {
-		t.Fatalf("image/png does not decode: %v", err)
-	}
-	meta, ok := d.Metadata[string(protocol.MIMEImagePNG)].(map[string]int)
-	if !ok {
-		t.Fatalf("metadata image/png is %T, want map[string]int", d.Metadata[string(protocol.MIMEImagePNG)])
-	}
-	b := img.Bounds()
-	if meta["width"] <= 0 || b.Dx() != 2*meta["width"] || b.Dy() != 2*meta["height"] {
-		t.Errorf("PNG is %d×%d pixels, metadata %d×%d CSS px: want exactly twice", b.Dx(), b.Dy(), meta["width"], meta["height"])
-	}
-	svg, ok := d.Data[protocol.MIMEImageSVG].(string)
-	if !ok {
-		t.Fatalf("image/svg+xml is %T, want string", d.Data[protocol.MIMEImageSVG])
-	}
-	dec := xml.NewDecoder(strings.NewReader(svg))
-	var root string
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("SVG does not parse as XML: %v", err)
-		}
-		if se, ok := tok.(xml.StartElement); ok && root == "" {
-			root = se.Name.Local
-		}
-	}
-	if root != "svg" {
-		t.Errorf("SVG root element %q, want svg", root)
-	}
-	pdf, ok := d.Data[mimePDF].([]byte)
-	if !ok || !bytes.HasPrefix(pdf, []byte("%PDF-")) || !bytes.Contains(pdf[max(0, len(pdf)-64):], []byte("%%EOF")) {
-		t.Errorf("application/pdf is not a PDF document (%T, %d bytes)", d.Data[mimePDF], len(pdf))
-	}
-	if s, _ := d.Data[protocol.MIMETextPlain].(string); !strings.HasPrefix(s, "Figure: ") {
-		t.Errorf("text/plain = %q, want a description starting with \"Figure: \"", s)
-	}
-	if err := gob.NewEncoder(io.Discard).Encode(d); err != nil {
-		t.Errorf("the bundle does not gob-encode as gonbui.SendData needs: %v", err)
-	}
-	t.Logf("bundle: PNG %d×%d px, %d bytes; SVG %d bytes; PDF %d bytes", b.Dx(), b.Dy(), len(pngData), len(svg), len(pdf))
-	return pdf
-}
-
-// pdfText returns the text of a PDF as poppler's pdftotext extracts it, or
-// skips the test where pdftotext is not installed.
-func pdfText(t *testing.T, pdf []byte) string {
-	t.Helper()
-	bin, err := exec.LookPath("pdftotext")
-	if err != nil {
-		t.Skip("pdftotext (poppler-utils) not installed: PDF text not checked")
-	}
-	path := filepath.Join(t.TempDir(), "f.pdf")
-	if err := os.WriteFile(path, pdf, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(bin, path, "-").Output()
-	if err != nil {
-		t.Fatalf("pdftotext: %v", err)
-	}
-	return string(out)
-}
+// Tests of what the lab's Display methods send; the bundles' formats are
+// tested in package render.
 
 func TestFigureDisplayBundle(t *testing.T) {
 	a := fakeRun("DPO β=0.5", map[string][]float64{"prob/a": {0.25, 0.1, 0.01}, "kl/forward": {0, 0.5, 2},
 		"implicit_reward/max_abs": {0, 3, 40}, "grad_weight": {0.5, 0.3, 0.1}})
 	b := fakeRun("PDPO β=0.5 γ=0.1", map[string][]float64{"prob/a": {0.25, 0.2, 0.15}, "kl/forward": {0, 0.1, 0.2},
 		"implicit_reward/max_abs": {0, 1, 2}, "grad_weight": {0.5, 0.4, 0.35}})
-	f := PlotHistory([]*Run{a, b}, "prob/a", "implicit_reward/max_abs", "kl/forward", "grad_weight").LogY("implicit_reward/max_abs")
-	l, err := f.layout()
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := layoutBundle(l, nil)
-	pdf := checkFigureBundle(t, d)
+	d := PlotHistory([]*Run{a, b}, "prob/a", "implicit_reward/max_abs", "kl/forward", "grad_weight").LogY("implicit_reward/max_abs").bundle()
 	if got, want := d.Data[protocol.MIMETextPlain], "Figure: probability of a; largest implicit reward; forward KL to the reference; DPO gradient weight (4 panels)"; got != want {
 		t.Errorf("text/plain = %q, want %q", got, want)
 	}
-	// The PDF's fonts are UTF-8: its text, Greek and all, can be extracted.
-	text := pdfText(t, pdf)
-	for _, s := range []string{"DPO β=0.5", "KL(π", "‖π)", "gradient weight σ(−β·Δh)", "max |β·h|", "training step", "P(a)"} {
-		if !strings.Contains(text, s) {
-			t.Errorf("PDF text lacks %q:\n%s", s, text)
-		}
+	if len(d.Data) != 4 {
+		t.Errorf("bundle %v, want PNG, SVG, PDF and text", keys(d))
 	}
-}
-
-func TestChartDisplayBundle(t *testing.T) {
-	c := fakeTable(t).Heatmap("Beta", "Seed", "kl/forward")
-	l, err := c.layout()
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := layoutBundle(l, nil)
-	checkFigureBundle(t, d)
+	d = fakeTable(t).Heatmap("Beta", "Seed", "kl/forward").bundle()
 	if got := d.Data[protocol.MIMETextPlain]; got != "Figure: γ = 0; γ = 1 (2 panels)" {
-		t.Errorf("text/plain = %q", got)
+		t.Errorf("heatmap text/plain = %q", got)
 	}
-}
-
-func TestDisplayErrorBundle(t *testing.T) {
-	d := layoutBundle((&Table{}).Heatmap("Beta", "Gamma", "loss").layout())
-	if len(d.Data) != 2 {
-		t.Fatalf("error bundle %v, want text/plain and text/html", d.Data)
-	}
-	if s := d.Data[protocol.MIMETextPlain].(string); !strings.Contains(s, "no panels") {
-		t.Errorf("error text %q", s)
-	}
-	d = errorBundle(errors.New("a <b> & c"))
-	if h := d.Data[protocol.MIMETextHTML].(string); !strings.Contains(h, "a &lt;b&gt; &amp; c") {
-		t.Errorf("error HTML not escaped: %q", h)
+	// A figure without panels shows its error as text.
+	d = (&Table{}).Heatmap("Beta", "Gamma", "loss").bundle()
+	if s, _ := d.Data[protocol.MIMETextPlain].(string); len(d.Data) != 2 || !strings.Contains(s, "no panels") {
+		t.Errorf("empty heatmap bundle %v", d.Data)
 	}
 }
 
@@ -164,25 +53,5 @@ func TestTableDisplayBundle(t *testing.T) {
 	if txt := tab.bundle([]string{"loss"}).Data[protocol.MIMETextPlain].(string); !strings.Contains(txt, tab.Text("loss")) {
 		t.Errorf("Table text/plain is not its Text:\n%s", txt)
 	}
-}
-
-func TestSaveFormats(t *testing.T) {
-	f := PlotPolicy(fakeRun("DPO", nil))
-	dir := t.TempDir()
-	for ext, magic := range map[string]string{".svg": "<?xml", ".png": "\x89PNG", ".pdf": "%PDF-"} {
-		path := filepath.Join(dir, "f"+ext)
-		if err := f.Save(path); err != nil {
-			t.Fatal(err)
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.HasPrefix(data, []byte(magic)) {
-			t.Errorf("Save(%s) wrote %q…", ext, data[:min(len(data), 8)])
-		}
-	}
-	if err := f.Save(filepath.Join(dir, "f.jpg")); err == nil || !strings.Contains(err.Error(), ".pdf") {
-		t.Errorf("Save(.jpg) error %v, want one naming the extensions", err)
-	}
+	tab.Display("loss") // no-op outside a notebook
 }

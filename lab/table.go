@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/janpfeifer/gonb/gonbui/protocol"
+	"github.com/robustpo/robustpo/lab/internal/render"
 )
 
 // Row is one configuration of a sweep: its grid values, its full Config, its
@@ -507,7 +508,7 @@ func (t *Table) Text(metrics ...string) string {
 // Text, kept by untrusted notebooks and text exports); elsewhere it does
 // nothing. It returns t.
 func (t *Table) Display(metrics ...string) *Table {
-	send(t.bundle(metrics))
+	render.Send(t.bundle(metrics))
 	return t
 }
 
@@ -519,7 +520,7 @@ func (t *Table) bundle(metrics []string) *protocol.DisplayData {
 	if p := t.provenance(); p != "" {
 		caption += "; made on: " + p
 	}
-	return tableBundle(htmlTable(caption, h, r), caption+"\n"+textTable(h, r))
+	return render.TableBundle(htmlTable(caption, h, r), caption+"\n"+textTable(h, r))
 }
 
 // provenance returns the distinct Provenance lines of the table's runs, in
@@ -553,7 +554,7 @@ func (s *Summary) Text(metrics ...string) string {
 // GoNB notebook as one bundle of text/html and text/plain (the aligned text
 // of Text); elsewhere it does nothing. It returns s.
 func (s *Summary) Display(metrics ...string) *Summary {
-	send(s.bundle(metrics))
+	render.Send(s.bundle(metrics))
 	return s
 }
 
@@ -561,5 +562,5 @@ func (s *Summary) Display(metrics ...string) *Summary {
 func (s *Summary) bundle(metrics []string) *protocol.DisplayData {
 	h, r := s.cells(metrics)
 	const caption = "mean ± 95% CI"
-	return tableBundle(htmlTable(caption, h, r), caption+"\n"+textTable(h, r))
+	return render.TableBundle(htmlTable(caption, h, r), caption+"\n"+textTable(h, r))
 }

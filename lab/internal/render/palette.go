@@ -1,4 +1,4 @@
-package lab
+package render
 
 import (
 	"image/color"
@@ -41,15 +41,21 @@ func runDash(i int) []vg.Length {
 	return out
 }
 
-// Colours of PlotPolicy's bars: the trained policy in Okabe–Ito blue, the
-// reference in a neutral grey, the RLHF optimum in Okabe–Ito orange (blue and
-// orange stay apart under every colour-vision deficiency; grey differs from
-// both in lightness).
-var policyColours = [3]color.Color{
+// barColours are the colours of bar groups 0, 1, 2 (Bars.Style): Okabe–Ito
+// blue, a neutral grey, Okabe–Ito orange (for a trained policy, its reference
+// and the optimum: blue and orange stay apart under every colour-vision
+// deficiency; grey differs from both in lightness).
+var barColours = [3]color.Color{
 	okabeIto[0],
 	color.RGBA{0x9A, 0x9A, 0x9A, 0xff},
 	okabeIto[4],
 }
+
+// barColour is the colour of bar group i: barColours in turn.
+func barColour(i int) color.Color { return barColours[i%len(barColours)] }
+
+// referenceColour is the grey of reference lines (Line.Reference).
+var referenceColour = color.Gray{Y: 110}
 
 // viridis holds 11 evenly spaced stops of matplotlib's viridis colour map
 // (perceptually uniform, readable in grey and under colour-vision

@@ -1,4 +1,4 @@
-package lab
+package render
 
 import (
 	"math"
@@ -17,7 +17,7 @@ import (
 //	^{…}  a superscript 10^{−30} → 10 with "−30" raised and smaller
 //
 // An "_" or "^" not followed by "{" is printed as it is; scripts do not nest.
-// scriptText draws this markup (in SVG, PNG and PDF alike); plainText turns
+// scriptText draws this markup (in SVG, PNG and PDF alike); PlainText turns
 // it into plain text for text/plain.
 
 // Size and baseline shift of scripts, as fractions of the text's size.
@@ -64,9 +64,9 @@ func parseScripts(line string) []textRun {
 	return runs
 }
 
-// plainText returns s without script markup: "π_{ref}" → "π_ref",
+// PlainText returns s without script markup: "π_{ref}" → "π_ref",
 // "10^{−30}" → "10^−30".
-func plainText(s string) string {
+func PlainText(s string) string {
 	var b strings.Builder
 	for _, line := range strings.SplitAfter(s, "\n") {
 		for _, r := range parseScripts(line) {
@@ -163,5 +163,44 @@ func (h scriptText) Draw(c vg.Canvas, txt string, sty text.Style, pt vg.Point) {
 			c.FillString(face, vg.Point{X: x, Y: y + shift}, r.s)
 			x += face.Width(r.s)
 		}
+	}
+}
+
+// Text sizes in points for a 10 cm wide panel; textScale scales them with
+// the panel's width.
+const (
+	titleSize  = 10
+	labelSize  = 9
+	tickSize   = 8
+	legendSize = 9
+)
+
+// sans returns the sans-serif font (Liberation Sans, metric-compatible with
+// Arial and Helvetica) at size points.
+func sans(size float64) font.Font {
+	return font.Font{Typeface: "Liberation", Variant: "Sans", Size: vg.Points(size)}
+}
+
+// textScale is the factor applied to text sizes for panels of width w:
+// w / 10 cm, kept within [0.75, 1.5] so text stays legible in small panels
+// and modest in large ones.
+func textScale(w vg.Length) float64 {
+	return math.Max(0.75, math.Min(1.5, float64(w/(10*vg.Centimeter))))
+}
+
+// styleText sets a plot's title, axis labels and tick labels to sans-serif
+// text with script markup (scriptText) sized for its panel (scale from
+// textScale).
+func styleText(p *plot.Plot, scale float64) {
+	h := textHandler()
+	p.Title.TextStyle.Font = sans(titleSize * scale)
+	p.Title.TextStyle.Handler = h
+	p.Title.Padding = vg.Points(4 * scale)
+	for _, a := range []*plot.Axis{&p.X, &p.Y} {
+		a.Label.TextStyle.Font = sans(labelSize * scale)
+		a.Label.TextStyle.Handler = h
+		a.Tick.Label.Font = sans(tickSize * scale)
+		a.Tick.Label.Handler = h
+		a.Padding = vg.Points(3 * scale)
 	}
 }

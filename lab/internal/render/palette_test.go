@@ -1,4 +1,4 @@
-package lab
+package render
 
 import (
 	"fmt"
@@ -88,8 +88,8 @@ func TestPaletteDistinct(t *testing.T) {
 		if d, pair := minDeltaE(cvd[name], runs); d < want {
 			t.Errorf("run colours, %s: %s only ΔE %.1f apart, want ≥ %g", name, pair, d, want)
 		}
-		if d, pair := minDeltaE(cvd[name], policyColours[:]); d < 20 {
-			t.Errorf("PlotPolicy's bars, %s: %s only ΔE %.1f apart, want ≥ 20", name, pair, d)
+		if d, pair := minDeltaE(cvd[name], barColours[:]); d < 20 {
+			t.Errorf("bar groups, %s: %s only ΔE %.1f apart, want ≥ 20", name, pair, d)
 		}
 		// Every run colour stands out from the white background.
 		for _, c := range runs {

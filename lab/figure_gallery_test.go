@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// TestGallery renders sample figures and charts to the folder named by
+// TestGallery renders sample figures to the folder named by
 // $LAB_FIGURES (skipped without it), as PNG, SVG and PDF, for looking at them:
 //
 //	LAB_FIGURES=/tmp/figs go test ./lab -run Gallery
@@ -44,10 +44,16 @@ func TestGallery(t *testing.T) {
 	save("history", PlotHistory(runs[:3], "prob/a", "implicit_reward/max_abs", "kl/forward", "mass/train_support").LogY("implicit_reward/max_abs"))
 	save("history10", PlotHistory(runs, "prob/a", "implicit_reward/max_abs").LogY("implicit_reward/max_abs"))
 	save("policy", PlotPolicy(runs[0]))
+	var diffs []float64
+	for i := range 400 {
+		diffs = append(diffs, 30*math.Sin(float64(i)*1.7)+8*math.Cos(float64(i)*0.31))
+	}
+	save("histogram", PlotHistogram(diffs, 16, "length of chosen minus rejected", "len(y_{w}) − len(y_{l}), words", 0))
 	tab := fakeTable(t)
 	save("heatmap", tab.Heatmap("Beta", "Seed", "loss"))
 	save("heatmaplog", tab.Heatmap("Beta", "Seed", "kl/forward").LogColour())
 	save("lines", tab.Lines("Beta", "loss", "Gamma"))
+	save("lineslog", tab.Lines("Beta", "kl/forward", "Gamma").LogY())
 	var wr Table
 	wr.Fields = []string{"Method", "Rho"}
 	for mi, m := range []Method{DPO, PDPO, EDPO} {

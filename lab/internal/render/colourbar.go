@@ -1,4 +1,4 @@
-package lab
+package render
 
 import (
 	"image/color"
@@ -11,8 +11,8 @@ import (
 
 // heatScale maps values to viridis colours over [lo, hi], linearly or
 // logarithmically (log: lo > 0, and values ≤ 0 have no colour). One scale
-// is shared by all panels of a heatmap Chart, so a value has the same colour
-// in every panel.
+// is shared by all heatmap panels of a figure, so a value has the same
+// colour in every panel.
 type heatScale struct {
 	lo, hi float64
 	log    bool
@@ -95,7 +95,7 @@ func isDark(c color.Color) bool {
 	return (0.2126*float64(r)+0.7152*float64(g)+0.0722*float64(b))/0xffff < 0.45
 }
 
-// colourBar is a heatmap Chart's colour key, drawn in the figure's header: the
+// colourBar is the colour key of a figure's heatmap panels, drawn in the figure's header: the
 // metric's label, a horizontal viridis bar, and the scale's tick labels
 // below it.
 type colourBar struct {

@@ -1,12 +1,10 @@
 package lab
 
-import (
-	"strings"
-)
+import "strings"
 
 // metricText is how a figure names a metric: a panel title in words and an
-// axis (or colour bar) label in the paper's notation, with script markup (see
-// scriptText).
+// axis (or colour bar) label in the paper's notation, with script markup:
+// _{…} a subscript, ^{…} a superscript (see render.PlainText).
 type metricText struct {
 	title, axis string
 }

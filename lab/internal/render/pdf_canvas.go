@@ -6,7 +6,7 @@
 // Identity-H) font that fpdf subsets to the glyphs used and that carries a
 // ToUnicode map, so the text can be searched and copied.
 
-package lab
+package render
 
 import (
 	"bufio"

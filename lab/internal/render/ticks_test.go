@@ -1,4 +1,4 @@
-package lab
+package render
 
 import (
 	"fmt"
@@ -39,8 +39,8 @@ func TestLogTicksLabels(t *testing.T) {
 	}
 }
 
-// TestLogTicksNeverOverlap draws a log-y panel as PlotHistory does, at its
-// default size and smaller, over spans of 0.3 to 300 decades, and checks with
+// TestLogTicksNeverOverlap draws a log-y panel of lines at the default size
+// and smaller, over spans of 0.3 to 300 decades, and checks with
 // the tick font's own metrics that labels never overlap, that there are 2 to
 // 6 of them, and that minor ticks stay few.
 func TestLogTicksNeverOverlap(t *testing.T) {
@@ -49,10 +49,10 @@ func TestLogTicksNeverOverlap(t *testing.T) {
 		for _, d := range spans {
 			for _, top := range []float64{1, 37, 1e-7} {
 				lo, hi := top*math.Pow(10, -d), top
-				p := panel{title: "t", xLabel: "training step", yLabel: "max |β·h| (implicit reward)", logY: true,
-					lines: []series{{label: "run", x: []float64{0, 1}, y: []float64{lo, hi}}}}
+				p := Panel{Title: "t", XLabel: "training step", YLabel: "max |β·h| (implicit reward)", LogY: true,
+					Lines: []Line{{Label: "run", X: []float64{0, 1}, Y: []float64{lo, hi}}}}
 				var legend figureLegend
-				pl, err := p.build(size[0], textScale(size[0]), &legend)
+				pl, err := p.build(size[0], textScale(size[0]), heatScale{}, &legend)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -117,15 +117,6 @@ func TestLinearTicks(t *testing.T) {
 	} {
 		if got := labels(c.lo, c.hi); got != c.want {
 			t.Errorf("linear labels on [%g, %g] = %s, want %s", c.lo, c.hi, got, c.want)
-		}
-	}
-}
-
-func TestCompactNumber(t *testing.T) {
-	for v, want := range map[float64]string{0.123: "0.12", 12: "12", 1.02: "1", 12345: "1.2×10^{4}", 1e-30: "10^{−30}",
-		-2.5e-7: "−2.5×10^{−7}", 0: "0", -1e9: "−10^{9}"} {
-		if got := compactNumber(v); got != want {
-			t.Errorf("compactNumber(%g) = %q, want %q", v, got, want)
 		}
 	}
 }
