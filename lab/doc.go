@@ -93,7 +93,10 @@
 // LaTeX and PDF exports all show, and does nothing elsewhere; SVG returns the
 // SVG and Save writes SVG, PNG or PDF. Known metrics are titled in words
 // ("largest implicit reward", "KL(π_ref‖π)"); runs take colour-blind-safe
-// Okabe–Ito colours.
+// Okabe–Ito colours. Every plot, these and the sweep tables' below, returns
+// the one Figure type: panels 10 cm × 7 cm, up to 3 per row (PanelWidth,
+// PanelHeight, Columns; zero means the default); LogY works on any panel of
+// lines, LogColour on heatmaps. Rendering lives in lab/internal/render.
 //
 // # Sequence lab: TrainSeq
 //
@@ -153,7 +156,7 @@
 // every metric, the Run, the error): Sort, Filter, Where, Errors, WriteCSV,
 // Text and Display; GroupBy(fields…) gives a Summary with, per group, each
 // metric's mean and 95% Student-t half-width t_{0.975,n−1}·s/√n over its
-// rows (typically seeds). Charts: Heatmap(x, y, metric) (one colour scale and colour bar for all
+// rows (typically seeds). Figures: Heatmap(x, y, metric) (one colour scale and colour bar for all
 // panels; LogColour for a log scale), Lines(x, metric, by)
 // with confidence bars, WinRateLines(x, by) for sequence runs, and the text
 // SeqSummary.
