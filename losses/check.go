@@ -40,14 +40,14 @@ func checkSame(fn string, args ...arg) int {
 	return first.node.Rank()
 }
 
-// checkBatch panics unless the arguments are non-nil float [batch] nodes of one
-// shape with batch ≥ 1.
+// checkBatch panics unless the arguments are non-nil float [..., batch] nodes
+// of one shape (rank ≥ 1) with batch ≥ 1.
 func checkBatch(fn string, args ...arg) {
-	if rank := checkSame(fn, args...); rank != 1 {
-		panicf(fn, "%s shape %s has rank %d, want rank 1 [batch]", args[0].name, args[0].node.Shape(), rank)
+	if rank := checkSame(fn, args...); rank < 1 {
+		panicf(fn, "%s shape %s has rank 0, want [..., batch]", args[0].name, args[0].node.Shape())
 	}
-	if args[0].node.Shape().Dimensions[0] < 1 {
-		panicf(fn, "%s shape %s is an empty batch", args[0].name, args[0].node.Shape())
+	if s := args[0].node.Shape(); s.Dimensions[s.Rank()-1] < 1 {
+		panicf(fn, "%s shape %s is an empty batch", args[0].name, s)
 	}
 }
 
@@ -70,6 +70,80 @@ func checkGamma(fn string, gamma float64) {
 	if !(gamma >= 0) || math.IsInf(gamma, 0) {
 		panicf(fn, "gamma=%g, want a finite gamma >= 0", gamma)
 	}
+}
+
+// checkEpsilon panics unless ε is in [0, 0.5).
+func checkEpsilon(fn string, epsilon float64) {
+	if !(epsilon >= 0 && epsilon < 0.5) {
+		panicf(fn, "epsilon=%g outside [0, 0.5)", epsilon)
+	}
+}
+
+// Param is a loss parameter (β, ε, γ): a Go number, checked where the graph is
+// built, or a node holding one value per example or per group of examples,
+// whose values are not checked. A node parameter must have the dtype of the
+// loss's inputs and a shape that broadcasts to the per-example shape
+// [..., batch]: a scalar, or a node of that rank whose every dimension is the
+// inputs' or 1 (e.g. [configs, 1] for one value per config of [configs, batch]
+// inputs).
+type Param interface {
+	float64 | float32 | int | *Node
+}
+
+// number returns p's value and true when p is a Go number, or false for a node.
+func number[P Param](p P) (float64, bool) {
+	switch v := any(p).(type) {
+	case float64:
+		return v, true
+	case float32:
+		return float64(v), true
+	case int:
+		return float64(v), true
+	}
+	return 0, false
+}
+
+// paramNode returns p as a node for inputs like like: a scalar constant of
+// like's dtype for a number, the node itself otherwise (after checking its
+// dtype and that its shape broadcasts to like's; see Param).
+func paramNode[P Param](fn, name string, p P, like *Node) *Node {
+	if v, ok := number(p); ok {
+		return Scalar(like.Graph(), like.DType(), v)
+	}
+	node := any(p).(*Node)
+	checkParamNode(fn, name, node, like)
+	return node
+}
+
+// checkParamNode panics unless node is a non-nil node of like's dtype whose
+// shape broadcasts to like's (see Param).
+func checkParamNode(fn, name string, node, like *Node) {
+	if node == nil {
+		panicf(fn, "%s is nil", name)
+	}
+	if node.DType() != like.DType() {
+		panicf(fn, "%s has dtype %s, want the inputs' %s", name, node.DType(), like.DType())
+	}
+	if node.Rank() == 0 {
+		return
+	}
+	ps, ls := node.Shape(), like.Shape()
+	ok := ps.Rank() == ls.Rank()
+	for i := 0; ok && i < ps.Rank(); i++ {
+		ok = ps.Dimensions[i] == ls.Dimensions[i] || ps.Dimensions[i] == 1
+	}
+	if !ok {
+		panicf(fn, "%s shape %s does not broadcast to the inputs' shape %s (want a scalar or rank %d with dimensions equal or 1)", name, ps, ls, ls.Rank())
+	}
+}
+
+// betaNode checks β (a number: finite and > 0; see Param) and returns it as a
+// node for inputs like like.
+func betaNode[B Param](fn string, beta B, like *Node) *Node {
+	if v, ok := number(beta); ok {
+		checkBeta(fn, v)
+	}
+	return paramNode(fn, "beta", beta, like)
 }
 
 // softplus returns log(1 + eˣ) element-wise as

@@ -11,18 +11,20 @@ import (
 //
 //	L = mean_batch (Δr − β·(h1 − h2))²
 //
-// logRatio1 and logRatio2 are [batch] log-ratios h = log π_θ(y|x) − log π_ref(y|x)
-// of the two responses y1, y2 of each pair, and rewardDiff is the [batch] reward
-// margin Δr = r(x, y1) − r(x, y2) of a fixed reward model. The pairs need no
-// preference label: they are drawn from any distribution ρ the reward model can
-// score. The loss is 0 exactly when β·(h1 − h2) = Δr for every pair. The result is a
-// scalar of the inputs' dtype. It panics if beta ≤ 0 or the shapes differ.
-func Distill(logRatio1, logRatio2, rewardDiff *Node, beta float64) *Node {
+// logRatio1 and logRatio2 are [..., batch] log-ratios h = log π_θ(y|x) − log π_ref(y|x)
+// of the two responses y1, y2 of each pair, and rewardDiff is the [..., batch] reward
+// margin Δr = r(x, y1) − r(x, y2) of a fixed reward model; beta is a number or a
+// node broadcastable to them (see Param). The pairs need no preference label:
+// they are drawn from any distribution ρ the reward model can score. The loss is
+// 0 exactly when β·(h1 − h2) = Δr for every pair. The result is the mean over
+// the batch axis, [...] (a scalar for [batch] inputs), of the inputs' dtype. It
+// panics if beta ≤ 0 or the shapes differ.
+func Distill[B Param](logRatio1, logRatio2, rewardDiff *Node, beta B) *Node {
 	const fn = "Distill"
 	checkBatch(fn, arg{"logRatio1", logRatio1}, arg{"logRatio2", logRatio2}, arg{"rewardDiff", rewardDiff})
-	checkBeta(fn, beta)
-	implicitDiff := MulScalar(Sub(logRatio1, logRatio2), beta) // β·(h1 − h2)
-	return ReduceAllMean(Square(Sub(rewardDiff, implicitDiff)))
+	b := betaNode(fn, beta, logRatio1)
+	implicitDiff := Mul(Sub(logRatio1, logRatio2), b) // β·(h1 − h2)
+	return ReduceMean(Square(Sub(rewardDiff, implicitDiff)), -1)
 }
 
 // Aggregation selects how EnsembleDistill takes the minimum over the k members of a
@@ -82,20 +84,23 @@ func (a Aggregation) String() string {
 // (Fisch et al. 2025; without the KL term), min_i L_distill(r_i, θ; ρ) over
 // the k members of a reward ensemble, with the minimum read as agg says:
 //
-//	z      = β·(logRatio1 − logRatio2)                       [batch]
-//	e[b,i] = (rewardDiffs[b,i] − z[b])²                       [batch, k]
+//	z      = β·(logRatio1 − logRatio2)                       [..., batch]
+//	e[b,i] = (rewardDiffs[b,i] − z[b])²                       [..., batch, k]
 //	MinPerBatch:   L = min_i mean_b e[b,i]
 //	MinPerExample: L = mean_b min_i e[b,i]
 //	Hull:          L = mean_b ( max(lo[b] − z[b], 0) + max(z[b] − hi[b], 0) )²,
 //	               lo[b] = min_i rewardDiffs[b,i], hi[b] = max_i rewardDiffs[b,i]
 //
-// logRatio1 and logRatio2 are [batch] log-ratios of the pair's two responses;
-// rewardDiffs is [batch, k], member i's margin r_i(x, y1) − r_i(x, y2). With k = 1
-// all three equal Distill. Always MinPerExample ≤ MinPerBatch ≤ mean_i of the
-// members' Distill losses, and Hull ≤ MinPerExample. The result is a scalar of the
-// inputs' dtype. It panics if beta ≤ 0, the shapes disagree, k < 1, or agg is
-// unknown. EnsembleDistill is EnsembleDistillSoft with tau = 0.
-func EnsembleDistill(logRatio1, logRatio2, rewardDiffs *Node, beta float64, agg Aggregation) *Node {
+// logRatio1 and logRatio2 are [..., batch] log-ratios of the pair's two responses;
+// rewardDiffs is [..., batch, k], member i's margin r_i(x, y1) − r_i(x, y2); beta is
+// a number or a node broadcastable to the log-ratios (see Param), and the
+// means and minima run over the batch and member axes of each leading index.
+// With k = 1 all three equal Distill. Always MinPerExample ≤ MinPerBatch ≤ mean_i
+// of the members' Distill losses, and Hull ≤ MinPerExample. The result is [...]
+// (a scalar for [batch] inputs) of the inputs' dtype. It panics if beta ≤ 0, the
+// shapes disagree, k < 1, or agg is unknown. EnsembleDistill is
+// EnsembleDistillSoft with tau = 0.
+func EnsembleDistill[B Param](logRatio1, logRatio2, rewardDiffs *Node, beta B, agg Aggregation) *Node {
 	return ensembleDistill("EnsembleDistill", logRatio1, logRatio2, rewardDiffs, beta, agg, 0)
 }
 
@@ -118,38 +123,40 @@ func EnsembleDistill(logRatio1, logRatio2, rewardDiffs *Node, beta float64, agg 
 // is a scalar of the inputs' dtype. It panics on the conditions of
 // EnsembleDistill, if τ is negative, NaN or infinite, or if τ > 0 with Hull
 // (which takes no minimum over members).
-func EnsembleDistillSoft(logRatio1, logRatio2, rewardDiffs *Node, beta float64, agg Aggregation, tau float64) *Node {
+func EnsembleDistillSoft[B Param](logRatio1, logRatio2, rewardDiffs *Node, beta B, agg Aggregation, tau float64) *Node {
 	return ensembleDistill("EnsembleDistillSoft", logRatio1, logRatio2, rewardDiffs, beta, agg, tau)
 }
 
 // ensembleDistill is EnsembleDistillSoft, panicking in fn's name.
-func ensembleDistill(fn string, logRatio1, logRatio2, rewardDiffs *Node, beta float64, agg Aggregation, tau float64) *Node {
+func ensembleDistill[B Param](fn string, logRatio1, logRatio2, rewardDiffs *Node, beta B, agg Aggregation, tau float64) *Node {
 	checkBatch(fn, arg{"logRatio1", logRatio1}, arg{"logRatio2", logRatio2})
-	checkBeta(fn, beta)
+	b := betaNode(fn, beta, logRatio1)
 	checkEnsemble(fn, logRatio1, rewardDiffs)
 	checkTau(fn, tau)
-	z := MulScalar(Sub(logRatio1, logRatio2), beta) // β·Δh, [batch]
-	zCol := InsertAxes(z, -1)                       // [batch, 1]
+	z := Mul(Sub(logRatio1, logRatio2), b) // β·Δh, [..., batch]
+	// [..., batch, k], broadcast explicitly (so that every element-wise op
+	// below sees equal shapes).
+	zCol := BroadcastToDims(InsertAxes(z, -1), rewardDiffs.Shape().Dimensions...)
 	switch agg {
 	case MinPerBatch:
-		perMember := ReduceMean(Square(Sub(rewardDiffs, zCol)), 0) // [k]
+		perMember := ReduceMean(Square(Sub(rewardDiffs, zCol)), -2) // [..., k]
 		return softMin(perMember, tau)
 	case MinPerExample:
-		perPair := softMin(Square(Sub(rewardDiffs, zCol)), tau) // [batch]
-		return ReduceAllMean(perPair)
+		perPair := softMin(Square(Sub(rewardDiffs, zCol)), tau) // [..., batch]
+		return ReduceMean(perPair, -1)
 	case Hull:
 		if tau != 0 {
 			panicf(fn, "tau=%g with Hull, which takes no minimum over members: want tau = 0", tau)
 		}
-		lo := ReduceMin(rewardDiffs, 1) // [batch]
-		hi := ReduceMax(rewardDiffs, 1) // [batch]
-		below := Sub(lo, z)             // > 0 when z is under the interval
-		above := Sub(z, hi)             // > 0 when z is over it
+		lo := ReduceMin(rewardDiffs, -1) // [..., batch]
+		hi := ReduceMax(rewardDiffs, -1) // [..., batch]
+		below := Sub(lo, z)              // > 0 when z is under the interval
+		above := Sub(z, hi)              // > 0 when z is over it
 		zero := ZerosLike(z)
 		dist := Add(
 			Where(GreaterThan(below, zero), below, zero),
 			Where(GreaterThan(above, zero), above, zero))
-		return ReduceAllMean(Square(dist))
+		return ReduceMean(Square(dist), -1)
 	default:
 		panicf(fn, "unknown aggregation %s", agg)
 		return nil
@@ -200,28 +207,45 @@ func checkTau(fn string, tau float64) {
 	}
 }
 
-// checkEnsemble panics unless rewardDiffs is [batch, k] (k ≥ 1) with the batch and
-// dtype of the [batch] node ref.
+// checkEnsemble panics unless rewardDiffs is [..., batch, k] (k ≥ 1) with the
+// leading dimensions and dtype of the [..., batch] node ref.
 func checkEnsemble(fn string, ref, rewardDiffs *Node) {
 	if rewardDiffs == nil {
 		panicf(fn, "rewardDiffs is nil")
 	}
-	s := rewardDiffs.Shape()
-	if s.DType != ref.DType() || s.Rank() != 2 || s.Dimensions[0] != ref.Shape().Dimensions[0] || s.Dimensions[1] < 1 {
-		panicf(fn, "rewardDiffs shape %s, want [batch, k] with k >= 1 matching logRatio1 shape %s", s, ref.Shape())
+	s, rs := rewardDiffs.Shape(), ref.Shape()
+	ok := s.DType == ref.DType() && s.Rank() == rs.Rank()+1 && s.Dimensions[s.Rank()-1] >= 1
+	for i := 0; ok && i < rs.Rank(); i++ {
+		ok = s.Dimensions[i] == rs.Dimensions[i]
+	}
+	if !ok {
+		panicf(fn, "rewardDiffs shape %s, want [..., batch, k] with k >= 1 matching logRatio1 shape %s", s, rs)
 	}
 }
 
-// klTerm returns γ·ForwardKL(refLogProbs, policyLogProbs), or nil when γ = 0 and
-// both inputs are nil.
-func klTerm(fn string, gamma float64, refLogProbs, policyLogProbs *Node) *Node {
-	checkGamma(fn, gamma)
-	if gamma == 0 && refLogProbs == nil && policyLogProbs == nil {
-		return nil
+// klTerm returns γ·ForwardKL(refLogProbs, policyLogProbs), or nil when γ is the
+// number 0 and both inputs are nil. A node γ must broadcast to loss, the
+// objective's other term.
+func klTerm[G Param](fn string, gamma G, refLogProbs, policyLogProbs *Node, lossName string, loss *Node) *Node {
+	v, isNumber := number(gamma)
+	if isNumber {
+		checkGamma(fn, v)
+		if v == 0 && refLogProbs == nil && policyLogProbs == nil {
+			return nil
+		}
 	}
 	checkSame(fn, arg{"refLogProbs", refLogProbs}, arg{"policyLogProbs", policyLogProbs})
 	checkNonEmpty(fn, arg{"refLogProbs", refLogProbs})
-	return MulScalar(forwardKL(refLogProbs, policyLogProbs), gamma)
+	if refLogProbs.DType() != loss.DType() {
+		panicf(fn, "refLogProbs dtype %s != %s dtype %s", refLogProbs.DType(), lossName, loss.DType())
+	}
+	kl := forwardKL(refLogProbs, policyLogProbs)
+	if isNumber {
+		return MulScalar(kl, v)
+	}
+	g := any(gamma).(*Node)
+	checkParamNode(fn, "gamma", g, loss)
+	return Mul(kl, g)
 }
 
 // EDPO returns the e-DPO objective (Fisch et al. 2025): pessimistic ensemble
@@ -230,21 +254,23 @@ func klTerm(fn string, gamma float64, refLogProbs, policyLogProbs *Node) *Node {
 //	L = EnsembleDistill(logRatio1, logRatio2, rewardDiffs, β, agg)
 //	  + γ·ForwardKL(refLogProbs, policyLogProbs)
 //
-// logRatio1, logRatio2 are [batch] and rewardDiffs is [batch, k] as in
+// logRatio1, logRatio2 are [..., batch] and rewardDiffs is [..., batch, k] as in
 // EnsembleDistill. refLogProbs and policyLogProbs are log π_ref(y|x) and
 // log π_θ(y|x) of responses sampled from π_ref (any shape, equal to each other,
 // independent of the pair batch), so the second term is the Monte-Carlo estimate of
-// KL(π_ref‖π_θ). With γ = 0 both may be nil, and L = EnsembleDistill. The result is a
-// scalar. It panics on the conditions of EnsembleDistill and ForwardKL, or γ < 0.
-func EDPO(logRatio1, logRatio2, rewardDiffs *Node, beta float64, agg Aggregation, gamma float64, refLogProbs, policyLogProbs *Node) *Node {
+// KL(π_ref‖π_θ). beta and gamma are numbers or nodes (see Param; a node gamma
+// broadcasts to the result [...]). With the number γ = 0 both KL inputs may be
+// nil, and L = EnsembleDistill. The result is [...] (a scalar for [batch]
+// inputs). It panics on the conditions of EnsembleDistill and ForwardKL, or γ < 0.
+func EDPO[B, G Param](logRatio1, logRatio2, rewardDiffs *Node, beta B, agg Aggregation, gamma G, refLogProbs, policyLogProbs *Node) *Node {
 	const fn = "EDPO"
-	kl := klTerm(fn, gamma, refLogProbs, policyLogProbs)
+	if v, ok := number(gamma); ok {
+		checkGamma(fn, v)
+	}
 	loss := EnsembleDistill(logRatio1, logRatio2, rewardDiffs, beta, agg)
+	kl := klTerm(fn, gamma, refLogProbs, policyLogProbs, "logRatio1", loss)
 	if kl == nil {
 		return loss
-	}
-	if kl.DType() != loss.DType() {
-		panicf(fn, "refLogProbs dtype %s != logRatio1 dtype %s", kl.DType(), loss.DType())
 	}
 	return Add(loss, kl)
 }
@@ -254,20 +280,21 @@ func EDPO(logRatio1, logRatio2, rewardDiffs *Node, beta float64, agg Aggregation
 //
 //	L = DPO(chosenLogRatio, rejectedLogRatio, β) + γ·ForwardKL(refLogProbs, policyLogProbs)
 //
-// chosenLogRatio and rejectedLogRatio are [batch] as in DPO. refLogProbs and
+// chosenLogRatio and rejectedLogRatio are [..., batch] as in DPO. refLogProbs and
 // policyLogProbs are log π_ref(y|x) and log π_θ(y|x) of responses sampled from π_ref
-// (any shape, equal to each other), the Monte-Carlo estimate of KL(π_ref‖π_θ). With
-// γ = 0 both may be nil, and L = DPO. The result is a scalar. It panics on the
+// (any shape, equal to each other), the Monte-Carlo estimate of KL(π_ref‖π_θ).
+// beta and gamma are as for EDPO. With the number γ = 0 both may be nil, and
+// L = DPO. The result is [...] (a scalar for [batch] inputs). It panics on the
 // conditions of DPO and ForwardKL, or γ < 0.
-func PDPO(chosenLogRatio, rejectedLogRatio *Node, beta, gamma float64, refLogProbs, policyLogProbs *Node) *Node {
+func PDPO[B, G Param](chosenLogRatio, rejectedLogRatio *Node, beta B, gamma G, refLogProbs, policyLogProbs *Node) *Node {
 	const fn = "PDPO"
-	kl := klTerm(fn, gamma, refLogProbs, policyLogProbs)
+	if v, ok := number(gamma); ok {
+		checkGamma(fn, v)
+	}
 	loss := DPO(chosenLogRatio, rejectedLogRatio, beta)
+	kl := klTerm(fn, gamma, refLogProbs, policyLogProbs, "chosenLogRatio", loss)
 	if kl == nil {
 		return loss
-	}
-	if kl.DType() != loss.DType() {
-		panicf(fn, "refLogProbs dtype %s != chosenLogRatio dtype %s", kl.DType(), loss.DType())
 	}
 	return Add(loss, kl)
 }

@@ -73,3 +73,40 @@ func ExampleEDPO() {
 	// MinPerExample 1.0000
 	// Hull          0.3750
 }
+
+// A pair loss of one's own: SLiC's hinge max(0, 1 − β·Δh), trained as the mean
+// over pairs (MeanPairLoss) beside DPO's. With β = 0.5 and margins
+// Δh = [4, 1, −2], the hinge is [0, 0.5, 2] (mean 0.8333): the first pair is
+// past the margin 1/β = 2 and adds nothing, where DPO still pushes it:
+// DPO is (softplus(−2) + softplus(−0.5) + softplus(1))/3 = 0.6381.
+func ExampleMeanPairLoss() {
+	backend, err := compute.NewWithConfig("go")
+	if err != nil {
+		fmt.Println("backend:", err)
+		return
+	}
+	slic := func(margin, beta *graph.Node) *graph.Node {
+		return graph.MaxScalar(graph.OneMinus(graph.Mul(beta, margin)), 0)
+	}
+	exec, err := graph.NewExec(backend, func(chosen, rejected *graph.Node) (*graph.Node, *graph.Node, *graph.Node) {
+		margin := graph.Sub(chosen, rejected)
+		beta := graph.Scalar(margin.Graph(), margin.DType(), 0.5)
+		return slic(margin, beta), losses.MeanPairLoss(slic, chosen, rejected, 0.5), losses.MeanPairLoss(losses.DPOPair, chosen, rejected, 0.5)
+	})
+	if err != nil {
+		fmt.Println("exec:", err)
+		return
+	}
+	out, err := exec.Call([]float64{2, 0.5, -1}, []float64{-2, -0.5, 1})
+	if err != nil {
+		fmt.Println("call:", err)
+		return
+	}
+	fmt.Printf("hinge per pair = %.4f\n", out[0].Value())
+	fmt.Printf("SLiC loss = %.4f\n", out[1].Value())
+	fmt.Printf("DPO loss  = %.4f\n", out[2].Value())
+	// Output:
+	// hinge per pair = [0.0000 0.5000 2.0000]
+	// SLiC loss = 0.8333
+	// DPO loss  = 0.6381
+}

@@ -57,10 +57,28 @@ func ReverseKLExact(refLogits, policyLogits *Node) *Node {
 
 // categoricalKL returns mean over leading axes of Σ_last softmax(a)·(logsoftmax(a) − logsoftmax(b)).
 func categoricalKL(aLogits, bLogits *Node) *Node {
-	logA := LogSoftmax(aLogits, -1)
-	logB := LogSoftmax(bLogits, -1)
-	perRow := ReduceSum(Mul(Exp(logA), Sub(logA, logB)), -1)
-	return ReduceAllMean(perRow)
+	return ReduceAllMean(categoricalKLRows(LogSoftmax(aLogits, -1), LogSoftmax(bLogits, -1)))
+}
+
+// CategoricalKL returns, for each row, the exact divergence KL(p‖q) between
+// the categorical distributions given by normalized log-probabilities over
+// the last axis:
+//
+//	KL = Σ_y p(y)·(log p(y) − log q(y)),   p(y) = exp(logP(y))
+//
+// logP and logQ have equal shapes [..., n] with n ≥ 1 and must each be
+// normalized over the last axis (e.g. a LogSoftmax); the result is [...], one
+// divergence per row (a scalar for [n] inputs), of their dtype. With
+// logP = log π_ref and logQ = log π_θ it is the forward KL(π_ref‖π_θ) of every
+// prompt; ForwardKLExact and ReverseKLExact are its mean over the rows, from
+// logits. It panics if the shapes or dtypes differ or the rank is 0.
+func CategoricalKL(logP, logQ *Node) *Node {
+	checkLogits("CategoricalKL", arg{"logP", logP}, arg{"logQ", logQ})
+	return categoricalKLRows(logP, logQ)
+}
+
+func categoricalKLRows(logP, logQ *Node) *Node {
+	return ReduceSum(Mul(Exp(logP), Sub(logP, logQ)), -1)
 }
 
 // checkLogits panics unless both logits are float, of one shape [..., n], n ≥ 1.
