@@ -17,13 +17,19 @@ import (
 const benchPackage = "./lab/cmd/bench"
 
 const benchUsage = `usage: go run ./kernel bench [--torch] [--size tiny|gpu] [--steps N] [--sweep=false] [--out FILE]
+       [--sweep-rounds R] [--sweep-loop-configs N] [--torch-threads N]
 
 Builds ` + benchPackage + ` (GOEXPERIMENT=simd, -tags xla so that a CUDA or CPU
 PJRT plugin can be used when cgo is available) and runs it from the repository root:
 the sequence DPO training step of the lab on the current backend (lab.Backend:
-$GOMLX_BACKEND, else a CUDA PJRT plugin, else XLA CPU, else pure Go) and the
-256-config finite sweep, in steps/s and tokens/s; with --torch the same step in
-PyTorch (/usr/bin/python3, or $BENCH_PYTHON) and the ratios. --out writes JSON.
+$GOMLX_BACKEND, else a CUDA PJRT plugin, else XLA CPU, else pure Go) in steps/s
+and tokens/s, and the 256-config finite sweep (p-DPO, 16×16 tabular bandit, 2000
+Adam steps) in seconds. With --torch (/usr/bin/python3, or $BENCH_PYTHON): the same
+DPO step in PyTorch, and the sweep's PyTorch peers on the same data (all configs
+batched in one tensor; a loop over configs, timed on --sweep-loop-configs of them
+and extrapolated), each checked against the lab's runs, with the lab/peer ratios.
+--sweep-rounds R alternates R rounds of the lab's sweep and the batched peer.
+--out writes JSON.
 `
 
 // cmdBench builds the benchmark program and runs it with args, its output

@@ -55,7 +55,8 @@ func TestBenchBuildsAndRuns(t *testing.T) {
 		t.Errorf("bad size: exit %d, stderr %q", code, errb.String())
 	}
 	out.Reset()
-	if code := cmdBench(context.Background(), []string{"--help"}, &out, &errb); code != exitOK || !strings.Contains(out.String(), "usage: go run ./kernel bench") {
+	if code := cmdBench(context.Background(), []string{"--help"}, &out, &errb); code != exitOK || !strings.Contains(out.String(), "usage: go run ./kernel bench") ||
+		!strings.Contains(out.String(), "--sweep-loop-configs") {
 		t.Errorf("--help: exit %d, stdout %q", code, out.String())
 	}
 }

@@ -2,30 +2,22 @@ package lab
 
 import (
 	"context"
-	"math"
 	"testing"
 
 	"github.com/robustpo/robustpo/datasets"
+	"github.com/robustpo/robustpo/lab/internal/benchgrid"
 )
 
-// benchGrid is the sweep of the benchmarks: p-DPO on a 16-prompt ×
-// 16-response tabular bandit, 2000 full-batch Adam steps, a 16×16 β×γ grid
-// (β log-spaced over [0.05, 5], γ over {0} ∪ [0.01, 10]), cache off.
+// benchGrid is the sweep of the benchmarks, the one the bench command times
+// too (package benchgrid): p-DPO on a 16-prompt × 16-response tabular bandit,
+// 2000 full-batch Adam steps, a 16×16 β×γ grid (β log-spaced over [0.05, 5],
+// γ over {0} ∪ [0.01, 10]), cache off.
 func benchGrid(b testing.TB) (Config, Grid, *datasets.FiniteData) {
-	data, err := datasets.RandomBandit(datasets.BanditConfig{Prompts: 16, Responses: 16, Seed: 1})
+	data, err := benchgrid.Data()
 	if err != nil {
 		b.Fatal(err)
 	}
-	betas := make([]any, 16)
-	gammas := make([]any, 16)
-	for i := range 16 {
-		betas[i] = 0.05 * math.Pow(100, float64(i)/15)
-		gammas[i] = 0.0
-		if i > 0 {
-			gammas[i] = 0.01 * math.Pow(1000, float64(i-1)/14)
-		}
-	}
-	return Config{Method: PDPO, Steps: 2000, NoCache: true}, Grid{Vary("Beta", betas...), Vary("Gamma", gammas...)}, data
+	return Config{Method: PDPO, Steps: benchgrid.Steps, NoCache: true}, Grid{Vary("Beta", benchgrid.Betas()...), Vary("Gamma", benchgrid.Gammas()...)}, data
 }
 
 // BenchmarkSweepGrid256Vectorized trains the 256 configs of benchGrid as
@@ -41,7 +33,7 @@ func BenchmarkSweepGrid256Vectorized(b *testing.B) {
 			b.Fatalf("%d rows, %d errors, %d batches", t.Len(), len(t.Errors()), t.Batches)
 		}
 	}
-	b.ReportMetric(256*2000*float64(b.N)/b.Elapsed().Seconds(), "config-steps/s")
+	b.ReportMetric(256*benchgrid.Steps*float64(b.N)/b.Elapsed().Seconds(), "config-steps/s")
 }
 
 // BenchmarkSweepGrid256OneByOne trains the same 256 configs with a loop of
@@ -59,7 +51,7 @@ func BenchmarkSweepGrid256OneByOne(b *testing.B) {
 			}
 		}
 	}
-	b.ReportMetric(256*2000*float64(b.N)/b.Elapsed().Seconds(), "config-steps/s")
+	b.ReportMetric(256*benchgrid.Steps*float64(b.N)/b.Elapsed().Seconds(), "config-steps/s")
 }
 
 // TestSweepGrid256MatchesTrain is the equality half of the benchmarks'

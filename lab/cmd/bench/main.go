@@ -3,6 +3,7 @@
 // run on one machine:
 //
 //	go run -tags xla ./lab/cmd/bench [--torch] [--size tiny|gpu] [--steps N] [--sweep=false] [--out FILE]
+//	        [--sweep-rounds R] [--sweep-loop-configs N] [--torch-threads N]
 //	go run ./lab/cmd/bench --compare 'go:ops_sequential;go:parallelism=-1' [--rounds 5] [--steps N]
 //
 // (also run by "go run ./kernel bench"). It times
@@ -17,12 +18,24 @@
 //     length-bias task of the same vocabulary, length and batch: sampling,
 //     feeding, reference log-probs, metrics), as the extra time of a run
 //     with N more steps, divided by N;
-//   - the 256-config finite sweep (p-DPO on a 16×16 tabular bandit, 2000
-//     full-batch Adam steps, a 16×16 β×γ grid, cache off) through lab.Sweep,
-//     as config-steps/s;
+//   - the 256-config finite sweep of package lab/internal/benchgrid (p-DPO
+//     on a 16×16 tabular bandit with 64 pairs, 2000 full-batch Adam steps,
+//     a 16×16 β×γ grid, metrics every 10 steps, cache off) through
+//     lab.SweepWith, in seconds and config-steps/s;
 //   - with --torch, torch_dpo.py (embedded) under /usr/bin/python3 (or
 //     $BENCH_PYTHON): eager on the CPU, and eager, torch.compile and bf16
-//     autocast on a CUDA GPU; the lab/torch tokens/s ratios.
+//     autocast on a CUDA GPU; the lab/torch tokens/s ratios;
+//   - with --torch, the sweep's PyTorch peers, torch_sweep.py (embedded):
+//     the same runs on the same data (exported from Go), float64, autograd
+//     and torch.optim.Adam, the lab's metrics every 10 steps, written as a
+//     PyTorch user would: all configs batched in one tensor, and a loop over
+//     configs (timed on --sweep-loop-configs of them and extrapolated to
+//     all). --sweep-rounds R alternates R rounds of the lab's sweep and the
+//     batched peer (for a shared machine), then prints the ranges and the
+//     lab/peer ratios. Every peer is compared with the lab's runs (the
+//     batched peer on 6 configs, the loop on all it trained): its metrics at
+//     the lab's final θ, its loss at every logged step and its final policy;
+//     a disagreement beyond the tolerances of deviation fails the command.
 //
 // Step times are medians of per-step wall times (robust to other load on a
 // shared machine). --compare times the DPO step on several backend
@@ -66,7 +79,7 @@ var sizes = map[string]Size{
 
 // Result is one measurement.
 type Result struct {
-	Name        string  `json:"name"`    // "lab dpo-step", "torch eager dpo-step", "lab sweep256"
+	Name        string  `json:"name"`    // "lab dpo-step", "torch eager dpo-step", "lab sweep256", "torch batched sweep256"
 	Backend     string  `json:"backend"` // backend config or torch device
 	Size        string  `json:"size"`
 	Steps       int     `json:"steps"`
@@ -74,7 +87,17 @@ type Result struct {
 	StepsPerSec float64 `json:"steps_per_s"`
 	TokensPerS  float64 `json:"tokens_per_s,omitempty"`
 	ConfigSteps float64 `json:"config_steps_per_s,omitempty"`
-	Ratio       float64 `json:"lab_over_this,omitempty"` // for torch rows: lab dpo-step tokens/s ÷ this one's
+	Ratio       float64 `json:"lab_over_this,omitempty"` // for torch rows: the lab's tokens/s or config-steps/s ÷ this one's
+	// Sweeps: Configs configs in Seconds; for a loop timed on a subset,
+	// TimedConfigs of them took TimedSeconds and the rest is extrapolated.
+	Configs      int     `json:"configs,omitempty"`
+	Seconds      float64 `json:"seconds,omitempty"`
+	TimedConfigs int     `json:"timed_configs,omitempty"`
+	TimedSeconds float64 `json:"timed_seconds,omitempty"`
+	// CPUSeconds is the CPU time over Seconds, all threads (0: not read).
+	CPUSeconds float64 `json:"cpu_seconds,omitempty"`
+	// Agreement of a sweep peer's results with the lab's (nil: not checked).
+	Agreement *deviation `json:"agreement,omitempty"`
 }
 
 // Report is what --out writes.
@@ -99,6 +122,10 @@ type options struct {
 	python     string
 	compare    []string
 	rounds     int
+	// sweep peers (--torch)
+	sweepRounds  int
+	sweepLoop    int
+	torchThreads int
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -116,6 +143,9 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.python, "python", "", "Python with torch (default $BENCH_PYTHON or /usr/bin/python3)")
 	compare := fs.String("compare", "", "backend configs separated by ';' (e.g. \"go:ops_sequential;go:parallelism=-1\"): time the DPO step on each, alternating in rounds, instead of the other measurements")
 	fs.IntVar(&o.rounds, "rounds", 5, "rounds of --compare (each runs --steps steps per config)")
+	fs.IntVar(&o.sweepRounds, "sweep-rounds", 1, "rounds of the lab's sweep and (with --torch) its batched PyTorch peer, alternating")
+	fs.IntVar(&o.sweepLoop, "sweep-loop-configs", defaultLoopConfigs, "with --torch, time the PyTorch loop over configs on this many of the sweep's configs and extrapolate to all (0: skip it)")
+	fs.IntVar(&o.torchThreads, "torch-threads", 0, "torch.set_num_threads for the sweep peers (0: PyTorch's default)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -138,6 +168,9 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.steps < 1 {
 		return o, fmt.Errorf("bench: --steps=%d: must be positive", o.steps)
+	}
+	if o.sweepRounds < 1 || o.sweepLoop < 0 || o.torchThreads < 0 {
+		return o, fmt.Errorf("bench: --sweep-rounds=%d, --sweep-loop-configs=%d, --torch-threads=%d: want ≥ 1, ≥ 0, ≥ 0", o.sweepRounds, o.sweepLoop, o.torchThreads)
 	}
 	if o.python == "" {
 		o.python = os.Getenv("BENCH_PYTHON")
@@ -168,6 +201,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var lab *Result
 	emit := func(r Result) {
 		rep.Results = append(rep.Results, r)
+		if r.Seconds > 0 {
+			fmt.Fprintln(stdout, sweepLine(r))
+			return
+		}
 		line := fmt.Sprintf("%-26s %-28s %8.2f steps/s %10.4f s/step", r.Name, r.Backend, r.StepsPerSec, r.SecPerStep)
 		if r.TokensPerS > 0 {
 			line += fmt.Sprintf(" %10.0f tokens/s", r.TokensPerS)
@@ -226,12 +263,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if o.sweep {
-		r, err := benchSweep(ctx)
+		sc, err := gridCase()
+		if err == nil {
+			err = benchSweeps(ctx, o, sc, emit, stdout, stderr)
+		}
 		if err != nil {
-			fmt.Fprintf(stderr, "bench: lab sweep256: %v\n", err)
+			fmt.Fprintf(stderr, "bench: sweep256: %v\n", err)
 			failed = true
-		} else {
-			emit(r)
 		}
 	}
 	if o.out != "" {

@@ -34,11 +34,17 @@ func TestParse(t *testing.T) {
 	if err != nil || o.size.Name != "tiny" || o.steps != 10 || o.torch || !o.sweep || !o.dpo || o.python != "/usr/bin/python3" && os.Getenv("BENCH_PYTHON") == "" {
 		t.Errorf("defaults: %+v, %v", o, err)
 	}
-	o, err = parse([]string{"--size", "gpu", "--torch", "--compare", "go;go:ops_sequential", "--python", "/x/py"}, &stderr)
-	if err != nil || o.size.Name != "gpu" || o.steps != 5 || !o.torch || len(o.compare) != 2 || o.compare[1] != "go:ops_sequential" || o.python != "/x/py" {
+	if o.sweepRounds != 1 || o.sweepLoop != defaultLoopConfigs || o.torchThreads != 0 {
+		t.Errorf("sweep defaults: %+v", o)
+	}
+	o, err = parse([]string{"--size", "gpu", "--torch", "--compare", "go;go:ops_sequential", "--python", "/x/py",
+		"--sweep-rounds", "3", "--sweep-loop-configs", "0", "--torch-threads", "2"}, &stderr)
+	if err != nil || o.size.Name != "gpu" || o.steps != 5 || !o.torch || len(o.compare) != 2 || o.compare[1] != "go:ops_sequential" || o.python != "/x/py" ||
+		o.sweepRounds != 3 || o.sweepLoop != 0 || o.torchThreads != 2 {
 		t.Errorf("gpu: %+v, %v", o, err)
 	}
-	for _, bad := range [][]string{{"--size", "huge"}, {"--steps", "-1"}, {"extra"}, {"--nosuchflag"}} {
+	for _, bad := range [][]string{{"--size", "huge"}, {"--steps", "-1"}, {"extra"}, {"--nosuchflag"},
+		{"--sweep-rounds", "0"}, {"--sweep-loop-configs", "-1"}, {"--torch-threads", "-2"}} {
 		if _, err := parse(bad, &stderr); err == nil {
 			t.Errorf("parse(%q): want an error", bad)
 		}

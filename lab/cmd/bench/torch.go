@@ -64,7 +64,7 @@ func parseTorch(r io.Reader, s Size) ([]Result, error) {
 			return rs, fmt.Errorf("torch output line %d: non-positive timing %q", n, sc.Text())
 		}
 		rs = append(rs, Result{
-			Name: "torch " + l.Mode + " dpo-step", Backend: fmt.Sprintf("%s %s (%d threads)", l.Torch, l.Device, l.Threads),
+			Name: "torch " + l.Mode + " dpo-step", Backend: fmt.Sprintf("%s %s (%s)", l.Torch, l.Device, threads(l.Threads)),
 			Size: s.Name, Steps: l.Steps, SecPerStep: l.SecPerStep, StepsPerSec: 1 / l.SecPerStep, TokensPerS: l.TokensPerS,
 		})
 	}
@@ -75,4 +75,12 @@ func parseTorch(r io.Reader, s Size) ([]Result, error) {
 		return nil, fmt.Errorf("torch printed no results")
 	}
 	return rs, nil
+}
+
+// threads says "1 thread" or "n threads".
+func threads(n int) string {
+	if n == 1 {
+		return "1 thread"
+	}
+	return fmt.Sprintf("%d threads", n)
 }
