@@ -19,31 +19,43 @@ import (
 // returns an error that names what is wrong ("final policy is 1×1, want
 // 4×6"), which the load's warning quotes.
 
+// configKey is what a run's cache key records of its Config: the defaulted
+// Config (NoCache false) and, for a Config.PairLoss (a func, which has no
+// JSON), its fingerprint (pairLossFingerprint), recorded in the key inputs as
+// config.PairLoss. Without a PairLoss it encodes exactly as the Config, so
+// the keys of other runs do not change.
+type configKey struct {
+	Config
+	PairLoss string `json:",omitempty"`
+}
+
 // finiteRunSpec returns the run-cache spec of Train(cfg, data) on backend
-// (cfg defaulted).
-func finiteRunSpec(cfg Config, data *datasets.FiniteData, backend string) runSpec {
+// (cfg defaulted; lossID the fingerprint of cfg.PairLoss, "" without one).
+func finiteRunSpec(cfg Config, data *datasets.FiniteData, backend, lossID string) runSpec {
 	cfg.NoCache = false
 	fp := data.Fingerprint()
-	in, err := newCacheInputs("run", backend, fp, "", cfg)
+	in, err := newCacheInputs("run", backend, fp, "", configKey{cfg, lossID})
 	return runSpec{in: in, err: err, check: func(run *Run) error { return checkFiniteRun(run, cfg, data, fp, backend) }}
 }
 
-// cacheKey returns the run-cache key of Train(cfg, data) on backend.
+// cacheKey returns the run-cache key of Train(cfg, data) on backend (cfg
+// without a PairLoss).
 func cacheKey(cfg Config, data *datasets.FiniteData, backend string) string {
-	return finiteRunSpec(cfg, data, backend).key()
+	return finiteRunSpec(cfg, data, backend, "").key()
 }
 
 // seqRunSpec returns the run-cache spec of TrainSeq(cfg) on d (cfg
-// defaulted for sequence runs).
-func seqRunSpec(cfg Config, d *seqData, backend string) runSpec {
+// defaulted for sequence runs; lossID as for finiteRunSpec).
+func seqRunSpec(cfg Config, d *seqData, backend, lossID string) runSpec {
 	cfg.NoCache = false
-	in, err := newCacheInputs("seq run", backend, d.dataFP, d.evalFP, cfg)
+	in, err := newCacheInputs("seq run", backend, d.dataFP, d.evalFP, configKey{cfg, lossID})
 	return runSpec{in: in, err: err, check: func(run *Run) error { return checkSeqRun(run, cfg, d, backend) }}
 }
 
-// seqCacheKey returns the run-cache key of TrainSeq(cfg) on d.
+// seqCacheKey returns the run-cache key of TrainSeq(cfg) on d (cfg without a
+// PairLoss).
 func seqCacheKey(cfg Config, d *seqData, backend string) string {
-	return seqRunSpec(cfg, d, backend).key()
+	return seqRunSpec(cfg, d, backend, "").key()
 }
 
 // checkRunCommon checks what every cached Run must be: finished, of cfg
@@ -95,7 +107,7 @@ func checkFiniteRun(run *Run, cfg Config, data *datasets.FiniteData, fp, backend
 		return fmt.Errorf("policy %v, want %v", run.Policy, kind)
 	}
 	steps := cfg.Steps
-	if cfg.Method == RLHF && kind == Tabular {
+	if cfg.Method.closedForm() && kind == Tabular {
 		steps = 0 // closed form
 	}
 	if run.StepsDone != steps {
@@ -144,7 +156,7 @@ func checkFiniteRun(run *Run, cfg Config, data *datasets.FiniteData, fp, backend
 	if i := slices.IndexFunc(run.Theta, notFinite); i >= 0 {
 		return fmt.Errorf("θ[%d] = %v", i, run.Theta[i])
 	}
-	if cfg.Method == Distill || cfg.Method == EDPO || cfg.Method == RLHF {
+	if cfg.Method.usesRewards() {
 		if len(run.Rewards) != cfg.EnsembleSize {
 			return fmt.Errorf("%d reward members, want %d", len(run.Rewards), cfg.EnsembleSize)
 		}
@@ -207,7 +219,7 @@ func checkSeqRun(run *Run, cfg Config, d *seqData, backend string) error {
 		return fmt.Errorf("win rate of prompt %d = %v", i, s.WinRate.PerPrompt[i])
 	}
 	k := 0
-	if cfg.Method == Distill || cfg.Method == EDPO {
+	if cfg.Method.distills() {
 		k = cfg.EnsembleSize
 	}
 	if len(s.RewardAccuracy) != k {

@@ -201,7 +201,7 @@ func TestSweepSeqCorruptEntry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := seqRunSpec(cfg, d, first.Rows[1].Run.Backend).path()
+	path := seqRunSpec(cfg, d, first.Rows[1].Run.Backend, "").path()
 	editEntry(t, path, false, func(r map[string]any) { delete(r, "seq") })
 	warn.Reset()
 	second, err := SweepSeqWith(t.Context(), base, grid, task, SweepOptions{Quiet: true})

@@ -176,8 +176,8 @@ func TestCacheCorruptEntries(t *testing.T) {
 			if _, err := Train(other, data); err != nil {
 				t.Fatal(err)
 			}
-			path := finiteRunSpec(cfg.WithDefaults(), data, want.Backend).path()
-			otherPath := finiteRunSpec(other.WithDefaults(), data, want.Backend).path()
+			path := finiteRunSpec(cfg.WithDefaults(), data, want.Backend, "").path()
+			otherPath := finiteRunSpec(other.WithDefaults(), data, want.Backend, "").path()
 			c.corrupt(t, path, otherPath)
 			warn.Reset()
 
@@ -227,7 +227,7 @@ func TestCacheEntryServed(t *testing.T) {
 		if !reflect.DeepEqual(a.History, b.History) || !reflect.DeepEqual(a.Rewards, b.Rewards) || !reflect.DeepEqual(a.Theta, b.Theta) {
 			t.Errorf("%s: cached run differs", cfg.Label())
 		}
-		l, err := LoadRun(finiteRunSpec(cfg.WithDefaults(), data, a.Backend).path())
+		l, err := LoadRun(finiteRunSpec(cfg.WithDefaults(), data, a.Backend, "").path())
 		if err != nil || !reflect.DeepEqual(l.History, a.History) {
 			t.Errorf("%s: LoadRun of the entry: %v", cfg.Label(), err)
 		}
@@ -248,7 +248,7 @@ func TestSweepCorruptEntry(t *testing.T) {
 	}
 	cfg := base
 	cfg.Beta = 0.5
-	path := finiteRunSpec(cfg.WithDefaults(), data, first.Rows[1].Run.Backend).path()
+	path := finiteRunSpec(cfg.WithDefaults(), data, first.Rows[1].Run.Backend, "").path()
 	editEntry(t, path, false, func(p map[string]any) { p["history"] = map[string]any{} })
 	warn.Reset()
 	second, err := SweepWith(t.Context(), base, grid, data, SweepOptions{Quiet: true})
@@ -434,7 +434,7 @@ func TestCachePermissions(t *testing.T) {
 			t.Errorf("%s: mode %v, %v; want 0755", p, fi.Mode().Perm(), err)
 		}
 	}
-	path := finiteRunSpec(run.Config, cacheTestData(t), run.Backend).path()
+	path := finiteRunSpec(run.Config, cacheTestData(t), run.Backend, "").path()
 	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o644 {
 		t.Fatalf("entry mode %v, %v; want 0644", fi.Mode().Perm(), err)
 	}

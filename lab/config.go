@@ -1,49 +1,13 @@
 package lab
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
 	"github.com/robustpo/robustpo/lab/seqmodel"
 	"github.com/robustpo/robustpo/losses"
 )
-
-// Method selects the training objective of Train.
-type Method int
-
-const (
-	// DPO: L = −E log σ(β·Δh) (losses.DPO).
-	DPO Method = iota
-	// IPO: L = E (Δh − 1/(2β))² (losses.IPO).
-	IPO
-	// CDPO: DPO with label smoothing Epsilon (losses.CDPO).
-	CDPO
-	// Distill: L = E_ρ (Δr − β·Δh)² against one reward model (the ensemble
-	// mean when EnsembleSize > 1) on the pairs selected by DistillPairs (losses.Distill).
-	Distill
-	// EDPO: pessimistic ensemble distillation min_i L_distill(r_i) under
-	// Aggregation (a soft minimum when SoftMinTemperature > 0), plus
-	// Gamma·KL(π_ref‖π_θ) computed exactly (losses.EnsembleDistillSoft +
-	// losses.ForwardKLExact).
-	EDPO
-	// PDPO: DPO plus Gamma·KL(π_ref‖π_θ) computed exactly (losses.DPO +
-	// losses.ForwardKLExact).
-	PDPO
-	// RLHF: the optimum of J_r(π) = E_x[E_π r − β·KL(π‖π_ref)] for the reward
-	// model r (the ensemble mean): closed form π*_r ∝ π_ref·exp(r/β) for tabular
-	// policies, gradient ascent on the exact J_r for log-linear ones.
-	RLHF
-)
-
-var methodNames = []string{"DPO", "IPO", "CDPO", "Distill", "EDPO", "PDPO", "RLHF"}
-
-// String returns the method's Go name ("DPO", …, "RLHF").
-func (m Method) String() string {
-	if m >= 0 && int(m) < len(methodNames) {
-		return methodNames[m]
-	}
-	return fmt.Sprintf("Method(%d)", int(m))
-}
 
 // DistillPairs selects the pair distribution ρ of Distill and EDPO. The zero
 // value is TrainPairs.
@@ -59,17 +23,11 @@ const (
 	AllPairs
 )
 
+var distillPairsNames = [...]string{TrainPairs: "TrainPairs", PlusRefSamples: "PlusRefSamples", AllPairs: "AllPairs"}
+
 // String returns the constant's Go name.
 func (d DistillPairs) String() string {
-	switch d {
-	case TrainPairs:
-		return "TrainPairs"
-	case PlusRefSamples:
-		return "PlusRefSamples"
-	case AllPairs:
-		return "AllPairs"
-	}
-	return fmt.Sprintf("DistillPairs(%d)", int(d))
+	return enumString(distillPairsNames[:], int(d), "DistillPairs")
 }
 
 // RewardSource selects the reward used by Distill, EDPO and RLHF. The zero value
@@ -83,15 +41,11 @@ const (
 	OracleReward
 )
 
+var rewardSourceNames = [...]string{LearnedReward: "LearnedReward", OracleReward: "OracleReward"}
+
 // String returns the constant's Go name.
 func (r RewardSource) String() string {
-	switch r {
-	case LearnedReward:
-		return "LearnedReward"
-	case OracleReward:
-		return "OracleReward"
-	}
-	return fmt.Sprintf("RewardSource(%d)", int(r))
+	return enumString(rewardSourceNames[:], int(r), "RewardSource")
 }
 
 // EnsembleSampling selects how the members of a reward ensemble differ. The zero
@@ -110,17 +64,11 @@ const (
 	DifferentSeeds
 )
 
+var ensembleSamplingNames = [...]string{Bootstrap: "Bootstrap", DisjointFolds: "DisjointFolds", DifferentSeeds: "DifferentSeeds"}
+
 // String returns the constant's Go name.
 func (e EnsembleSampling) String() string {
-	switch e {
-	case Bootstrap:
-		return "Bootstrap"
-	case DisjointFolds:
-		return "DisjointFolds"
-	case DifferentSeeds:
-		return "DifferentSeeds"
-	}
-	return fmt.Sprintf("EnsembleSampling(%d)", int(e))
+	return enumString(ensembleSamplingNames[:], int(e), "EnsembleSampling")
 }
 
 // PolicyKind selects the policy parameterisation. Both start at π_ref.
@@ -135,18 +83,10 @@ const (
 	LogLinear
 )
 
+var policyKindNames = [...]string{AutoPolicy: "AutoPolicy", Tabular: "Tabular", LogLinear: "LogLinear"}
+
 // String returns the constant's Go name.
-func (p PolicyKind) String() string {
-	switch p {
-	case AutoPolicy:
-		return "AutoPolicy"
-	case Tabular:
-		return "Tabular"
-	case LogLinear:
-		return "LogLinear"
-	}
-	return fmt.Sprintf("PolicyKind(%d)", int(p))
-}
+func (p PolicyKind) String() string { return enumString(policyKindNames[:], int(p), "PolicyKind") }
 
 // Config describes one training run. Every zero value means the documented
 // default, so Config{Method: DPO} is a complete configuration.
@@ -155,13 +95,32 @@ type Config struct {
 	Name string
 	// Method is the objective (zero value DPO).
 	Method Method
+	// PairLoss, when set, is the per-pair loss ℓ(Δh, β) the run minimises
+	// instead of DPO's: L = mean over pairs of PairLoss(Δh, β), plus
+	// Gamma·KL(π_ref‖π_θ) when Gamma > 0 (so a hinge with pessimism is one
+	// Config). Write it in a cell like losses.DPOPair, e.g. SLiC's hinge
+	//
+	//	func(m, b *graph.Node) *graph.Node { return graph.MaxScalar(graph.OneMinus(graph.Mul(b, m)), 0) }
+	//
+	// Its gradient is taken by automatic differentiation, in Train (tabular
+	// and log-linear), in Sweep's batched graph (β, γ and the learning rate
+	// varying per config) and in TrainSeq (Float32: use no Float64
+	// constants). It requires Method DPO (the zero value) and a Name, which
+	// labels the run. A func has no JSON: the run cache keys such a run by
+	// its Config (Name included) and a fingerprint of PairLoss, the SHA-256
+	// of its values and derivatives on a fixed grid of 33 margins × 4 β
+	// (see pairLossFingerprint), so two losses that agree there share cache
+	// entries and a batched graph. A Run loaded from the cache gets the
+	// requested PairLoss back; its JSON has none.
+	PairLoss losses.PairLoss `json:"-"`
 	// Policy is the parameterisation of finite-set runs (Train, Sweep; zero
 	// value AutoPolicy). Sequence runs (TrainSeq, SweepSeq) ignore it: their
 	// policy is the transformer that Model sizes.
 	Policy PolicyKind
 	// Beta is β > 0 (0 means 0.1).
 	Beta float64
-	// Gamma ≥ 0 weights KL(π_ref‖π_θ) in EDPO and PDPO (0: no penalty).
+	// Gamma ≥ 0 weights KL(π_ref‖π_θ) in EDPO, PDPO and with a PairLoss
+	// (0: no penalty).
 	Gamma float64
 	// Epsilon is CDPO's label smoothing in [0, 0.5) (0 means 0.1).
 	Epsilon float64
@@ -269,7 +228,7 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.EnsembleSize == 0 {
 		c.EnsembleSize = 1
-		if c.Method == EDPO {
+		if c.Method.minOverMembers() {
 			c.EnsembleSize = 3
 		}
 	}
@@ -300,8 +259,16 @@ func (c Config) Validate() error {
 		}
 		return nil
 	}
-	if c.Method < DPO || c.Method > RLHF {
+	if !c.Method.valid() {
 		return fmt.Errorf("lab: Config.Method = %v is unknown", c.Method)
+	}
+	if c.PairLoss != nil {
+		switch {
+		case c.Method != DPO:
+			return fmt.Errorf("lab: Config.PairLoss is set with Method %v: a pair loss replaces DPO's, leave Method at DPO (Gamma > 0 adds the KL term)", c.Method)
+		case c.Name == "":
+			return errors.New("lab: Config.PairLoss is set without a Name: name the loss (it labels the run and keys the run cache)")
+		}
 	}
 	if c.Policy < AutoPolicy || c.Policy > LogLinear {
 		return fmt.Errorf("lab: Config.Policy = %v is unknown", c.Policy)
@@ -341,7 +308,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("lab: Config.Aggregation = %v is unknown", c.Aggregation)
 	case !(c.SoftMinTemperature >= 0) || math.IsInf(c.SoftMinTemperature, 0):
 		return fmt.Errorf("lab: Config.SoftMinTemperature = %v, need a finite value ≥ 0", c.SoftMinTemperature)
-	case c.Method == EDPO && c.Aggregation == losses.Hull && c.SoftMinTemperature > 0:
+	case c.Method.minOverMembers() && c.Aggregation == losses.Hull && c.SoftMinTemperature > 0:
 		return fmt.Errorf("lab: Config.SoftMinTemperature = %v with Aggregation Hull, which takes no minimum over members: need 0", c.SoftMinTemperature)
 	case c.DistillPairs < TrainPairs || c.DistillPairs > AllPairs:
 		return fmt.Errorf("lab: Config.DistillPairs = %v is unknown", c.DistillPairs)
@@ -351,28 +318,18 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Label returns Name, or a short description such as "PDPO β=0.5 γ=0.1".
+// Label returns Name (required with a PairLoss), or a short description such
+// as "PDPO β=0.5 γ=0.1".
 func (c Config) Label() string {
 	if c.Name != "" {
 		return c.Name
 	}
 	d := c.WithDefaults()
 	s := fmt.Sprintf("%v β=%g", d.Method, d.Beta)
-	switch d.Method {
-	case CDPO:
-		s += fmt.Sprintf(" ε=%g", d.Epsilon)
-	case PDPO:
-		s += fmt.Sprintf(" γ=%g", d.Gamma)
-	case EDPO:
-		agg := d.Aggregation.String()
-		if d.SoftMinTemperature > 0 {
-			agg += fmt.Sprintf(" τ=%g", d.SoftMinTemperature)
-		}
-		s += fmt.Sprintf(" γ=%g k=%d %s %v", d.Gamma, d.EnsembleSize, agg, d.DistillPairs)
-	case Distill:
-		s += " " + d.DistillPairs.String()
+	if label := d.Method.spec().label; label != nil {
+		s += label(d)
 	}
-	if d.RewardSource == OracleReward && (d.Method == Distill || d.Method == EDPO || d.Method == RLHF) {
+	if d.RewardSource == OracleReward && d.Method.usesRewards() {
 		s += " oracle"
 	}
 	if d.Rho > 0 {

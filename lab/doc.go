@@ -32,7 +32,32 @@
 // [losses.ReverseKLExact] for the KL terms and [losses.BradleyTerry] for
 // reward fits; ρ is DistillPairs' pair distribution (the training pairs,
 // plus RefPairs pairs sampled from π_ref, or all pairs) and Δr a reward
-// member's margin; the KL terms are exact sums over the R responses.
+// member's margin; the KL terms are exact sums over the R responses. Each
+// formula is written once, in losses, which takes leading axes
+// ([configs, batch]) and β, ε, γ as numbers or per-config nodes: the
+// reference trainer, the batched trainer of Train and Sweep, the sequence
+// trainer and the logged "loss" all call the same function, so editing
+// losses.DPO changes every one of them. DPO, IPO and cDPO are the means of
+// the per-pair losses [losses.DPOPair], [losses.IPOPair] and
+// [losses.CDPOPair] ([losses.MeanPairLoss]).
+//
+// A loss of one's own is a [losses.PairLoss], a function of the margins Δh
+// and β written in a cell, set as Config.PairLoss (with a Name): e.g. SLiC's
+// hinge max(0, 1 − β·Δh),
+//
+//	slic := func(m, b *graph.Node) *graph.Node { return graph.MaxScalar(graph.OneMinus(graph.Mul(b, m)), 0) }
+//	run, err := lab.Train(lab.Config{Name: "SLiC", PairLoss: slic, Beta: 0.5}, data)
+//
+// trains L = mean over pairs of PairLoss(Δh, β) (+ γ·KL(π_ref‖π) when
+// Gamma > 0) exactly as the built-in methods train: in Train (tabular and
+// log-linear), in one batched Sweep graph with β, γ and the learning rate
+// varying per config, and in TrainSeq. Its gradient comes from automatic
+// differentiation; the run cache keys it by Name and a fingerprint of its
+// values on a fixed grid (see Config.PairLoss).
+//
+// What a Method is made of (reward models, a KL term, its pair loss, what its
+// label shows) is one table in the lab, read by every trainer, the sweep's
+// batching and the run cache's checks.
 // Policies (PolicyKind) are Tabular, logits = refLogits + θ with θ ∈ R^{P×R}, or LogLinear,
 // logits = refLogits + θ·φ(x,y) with θ ∈ R^F (AutoPolicy: LogLinear when the
 // data has features); both start at π_ref. RLHF on a tabular policy is the
@@ -43,8 +68,10 @@
 // Gradients: Train and Sweep run one batched trainer (Train with one config),
 // so a sweep row and Train of its config perform the same arithmetic; an
 // autodiff implementation through the losses package is the reference it is
-// tested against. Log-linear policies take autodiff's gradient by hand below
-// the log-ratios (equal to 1e-12). Tabular policies use the closed form the
+// tested against. Both take ∂L/∂h at the examples' log-ratios from autodiff
+// of the losses function; below them the gradient is assembled by hand.
+// Log-linear policies scatter it into ∂L/∂log π and apply the log-softmax
+// backward (equal to 1e-12). Tabular policies use the closed form the
 // losses reduce to (both responses of a pair share a prompt, so Δh =
 // θ[y₁] − θ[y₂] and the pair terms' gradient is ±∂L/∂Δh at the two
 // responses; the forward KL adds (γ/P)·(π_θ − π_ref)), equal to autodiff to

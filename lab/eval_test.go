@@ -72,6 +72,28 @@ func TestWaldTest(t *testing.T) {
 	}
 }
 
+// seqObjective returns a sequence run's logged loss without the KL term
+// (seqTrainer.objectiveAt) for cfg at log-ratios h1, h2 and reward margins
+// [example][member] (nil for the pair methods).
+func seqObjective(t *testing.T, cfg Config, h1, h2 []float64, margins [][]float64) float64 {
+	t.Helper()
+	backend, err := Backend()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer backend.Finalize()
+	st := &seqTrainer{cfg: cfg, backend: backend, margins: margins}
+	if err := st.newObjective(); err != nil {
+		t.Fatal(err)
+	}
+	defer st.objective.Finalize()
+	v, err := st.objectiveAt(h1, h2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
 func TestSeqObjectiveClosedForms(t *testing.T) {
 	zero := []float64{0, 0}
 	beta := 0.5
@@ -85,6 +107,8 @@ func TestSeqObjectiveClosedForms(t *testing.T) {
 		{Config{Method: CDPO, Beta: beta, Epsilon: 0.2}, math.Log(2)},
 		{Config{Method: IPO, Beta: beta}, 1 / (4 * beta * beta)},
 		{Config{Method: Distill, Beta: beta}, (1 + 4) / 2.0},
+		// A PairLoss: SLiC's hinge max(0, 1 − β·Δh) is 1 at Δh = 0.
+		{Config{Name: "SLiC", PairLoss: slicLoss, Beta: beta}, 1},
 		// Members' mean squares: (1+4)/2, (4+1)/2, (0.25+9)/2 → min 2.5.
 		{Config{Method: EDPO, Beta: beta, Aggregation: 0}, 2.5},
 		// Per-pair minima: 0.25 and 1 → mean 0.625.
@@ -99,12 +123,19 @@ func TestSeqObjectiveClosedForms(t *testing.T) {
 			(0.25 - 2*math.Log((math.Exp(-0.375)+math.Exp(-1.875)+1)/3) + 1 - 2*math.Log((math.Exp(-1.5)+1+math.Exp(-4))/3)) / 2},
 	}
 	for _, c := range cases {
-		if got := seqObjective(c.cfg, zero, zero, margins); math.Abs(got-c.want) > 1e-12 {
+		m := margins
+		switch {
+		case c.cfg.Method.distillsMean():
+			m = [][]float64{{margins[0][0]}, {margins[1][0]}} // one column: the members' mean
+		case !c.cfg.Method.distills():
+			m = nil
+		}
+		if got := seqObjective(t, c.cfg, zero, zero, m); math.Abs(got-c.want) > 1e-12 {
 			t.Errorf("%v at h = 0: %v, want %v", c.cfg.Label(), got, c.want)
 		}
 	}
 	// DPO at Δh = 2, β = 0.5: softplus(−1) = log(1 + e⁻¹).
-	if got := seqObjective(Config{Method: DPO, Beta: beta}, []float64{1}, []float64{-1}, nil); math.Abs(got-math.Log1p(math.Exp(-1))) > 1e-12 {
+	if got := seqObjective(t, Config{Method: DPO, Beta: beta}, []float64{1}, []float64{-1}, nil); math.Abs(got-math.Log1p(math.Exp(-1))) > 1e-12 {
 		t.Errorf("DPO at Δh = 2: %v", got)
 	}
 }

@@ -383,7 +383,7 @@ func TestRunCache(t *testing.T) {
 	if err != nil || !b.Cached {
 		t.Fatalf("second run: cached=%v err=%v", b.Cached, err)
 	}
-	if !reflect.DeepEqual(a.History, b.History) || !reflect.DeepEqual(a.Final, b.Final) || a.Config != b.Config {
+	if !reflect.DeepEqual(a.History, b.History) || !reflect.DeepEqual(a.Final, b.Final) || !reflect.DeepEqual(a.Config, b.Config) {
 		t.Error("cached run differs from the original")
 	}
 	cfg.Steps = 101

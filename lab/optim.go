@@ -20,16 +20,10 @@ const (
 	SGD
 )
 
+var optimizerNames = [...]string{Adam: "Adam", SGD: "SGD"}
+
 // String returns the optimizer's Go name.
-func (o Optimizer) String() string {
-	switch o {
-	case Adam:
-		return "Adam"
-	case SGD:
-		return "SGD"
-	}
-	return fmt.Sprintf("Optimizer(%d)", int(o))
-}
+func (o Optimizer) String() string { return enumString(optimizerNames[:], int(o), "Optimizer") }
 
 const (
 	adamBeta1   = 0.9

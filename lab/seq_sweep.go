@@ -60,6 +60,7 @@ func sweepSeq(ctx context.Context, base Config, grid Grid, task *datasets.SeqTas
 
 	s := newSweepRows(vals)
 	keys := make([]string, len(vals))
+	fingerprint := sweepFingerprints(backend, base, grid)
 	s.key = func(i int) string { return keys[i] }
 	var todo []int
 	totalUnits, cachedUnits := 0, 0
@@ -76,14 +77,19 @@ func sweepSeq(ctx context.Context, base Config, grid Grid, task *datasets.SeqTas
 			s.fail(i, err)
 			continue
 		}
+		lossID, err := fingerprint(cfg)
+		if err != nil {
+			s.fail(i, err)
+			continue
+		}
 		totalUnits += cfg.Steps
-		spec := seqRunSpec(cfg, d, backend.Name())
+		spec := seqRunSpec(cfg, d, backend.Name(), lossID)
 		keys[i] = spec.key()
 		if !useRunCache(cfg) {
 			todo = append(todo, i)
 			continue
 		}
-		if run, ok := loadRun(spec); ok {
+		if run, ok := loadCachedRun(spec, cfg); ok {
 			s.rows[i].Run, s.finished[i] = run, true
 			cachedUnits += cfg.Steps
 			continue
@@ -98,7 +104,7 @@ func sweepSeq(ctx context.Context, base Config, grid Grid, task *datasets.SeqTas
 			s.rows[i].Err = fmt.Errorf("config %d: %w", i, err)
 			continue
 		}
-		if cfg.Method == Distill || cfg.Method == EDPO {
+		if cfg.Method.distills() {
 			rk := fmt.Sprintf("%s %d %d %v %d %d %v", referenceKey(cfg, d, backend.Name()), cfg.EnsembleSize, cfg.Seed,
 				cfg.EnsembleSampling, cfg.RewardSteps, cfg.BatchSize, cfg.DistillPairs)
 			if !prepared[rk] {

@@ -151,7 +151,11 @@ func trainSeqTask(ctx context.Context, cfg Config, task *datasets.SeqTask, bar b
 		return nil, "", err
 	}
 	defer backend.Finalize()
-	spec := seqRunSpec(cfg, d, backend.Name())
+	lossID, err := pairLossID(backend, cfg)
+	if err != nil {
+		return nil, "", err
+	}
+	spec := seqRunSpec(cfg, d, backend.Name(), lossID)
 	key := spec.key()
 	run, err := withRunCache(cfg, spec,
 		func() (*Run, error) {
@@ -169,6 +173,7 @@ func trainSeqTask(ctx context.Context, cfg Config, task *datasets.SeqTask, bar b
 // seqTrainer holds the state of one sequence run.
 type seqTrainer struct {
 	cfg       Config
+	backend   compute.Backend
 	d         *seqData
 	ref       *seqReference
 	policy    *seqmodel.Policy
@@ -177,7 +182,8 @@ type seqTrainer struct {
 	ex        []distillExample // training examples; the first nTrain are the labelled pairs
 	nTrain    int
 	margins   [][]float64 // [example][member] for Distill (1 column: the mean) and EDPO
-	klTails   bool        // PDPO/EDPO with γ > 0: each step adds KLBatch π_ref samples
+	klTails   bool        // a KL term with γ > 0: each step adds KLBatch π_ref samples
+	objective *Exec       // the loss without the KL term on all examples (logAt), in Float64
 	evalSeed  uint64
 	bar       *progress // the run's progress bar (nil: none)
 	// observe, when set (tests), sees every step before its update: the
@@ -241,7 +247,7 @@ func trainSeq(ctx context.Context, backend compute.Backend, cfg Config, d *seqDa
 // and the training examples with their π_ref log-probabilities and reward
 // margins (trained or loaded from the cache).
 func prepareSeq(ctx context.Context, backend compute.Backend, cfg Config, d *seqData, ref *seqReference) (*seqTrainer, error) {
-	st := &seqTrainer{cfg: cfg, d: d, ref: ref, evalSeed: seqSamplerSeedEvalBase + 1}
+	st := &seqTrainer{cfg: cfg, backend: backend, d: d, ref: ref, evalSeed: seqSamplerSeedEvalBase + 1}
 	var err error
 	if st.refPolicy, err = seqmodel.NewPolicy(backend, cfg.Model); err != nil {
 		return nil, fmt.Errorf("lab: reference policy: %w", err)
@@ -299,8 +305,8 @@ func (st *seqTrainer) buildExamples(ctx context.Context, backend compute.Backend
 			ref1: refC[j], ref2: refR[j], oracle1: p.chosenR, oracle2: p.rejectedR})
 	}
 	st.nTrain = n
-	st.klTails = (cfg.Method == PDPO || cfg.Method == EDPO) && cfg.Gamma > 0
-	if cfg.Method != Distill && cfg.Method != EDPO {
+	st.klTails = cfg.klTerm() && cfg.Gamma > 0
+	if !cfg.Method.distills() {
 		return nil
 	}
 	if cfg.DistillPairs == PlusRefSamples {
@@ -313,7 +319,7 @@ func (st *seqTrainer) buildExamples(ctx context.Context, backend compute.Backend
 	st.rewardAccuracy = m.Accuracy
 	st.rewardDisagreement = marginDisagreement(m.Margins)
 	st.margins = m.Margins
-	if cfg.Method == Distill {
+	if cfg.Method.distillsMean() {
 		st.margins = make([][]float64, len(m.Margins))
 		for j, row := range m.Margins {
 			st.margins[j] = []float64{mean(row)}
@@ -332,7 +338,7 @@ func (st *seqTrainer) refPairs() []distillExample {
 	for x := range st.d.prompts {
 		for j := 0; j+1 < r; j += 2 {
 			a, b := st.ref.KL[x*r+j], st.ref.KL[x*r+j+1]
-			if equalInts(a.Response, b.Response) {
+			if slices.Equal(a.Response, b.Response) {
 				continue
 			}
 			out = append(out, distillExample{prompt: x, y1: a.Response, y2: b.Response, ref1: a.LogProb, ref2: b.LogProb,
@@ -344,24 +350,13 @@ func (st *seqTrainer) refPairs() []distillExample {
 	return out[:min(len(out), st.cfg.RefPairs)]
 }
 
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // pairLoss returns the method's loss on a step whose chosen and rejected
 // rows are b example pairs followed (when klTails) by KLBatch/2 π_ref samples
-// each; Distill and EDPO read the step's [b, k] reward margins as extra[0].
+// each: objective (the losses package's function; Distill and EDPO read the
+// step's [b, k] reward margins as extra[0]) plus γ·losses.ForwardKL over the
+// π_ref samples.
 func (st *seqTrainer) pairLoss(b int) seqmodel.PairLossWith {
 	cfg := st.cfg
-	beta, gamma := cfg.Beta, cfg.Gamma
 	return func(hw, hl *Node, extra []*Node) *Node {
 		var klRef, klPol *Node // log π_ref − log π_ref = 0 and h = log π − log π_ref of the π_ref samples
 		if st.klTails {
@@ -369,25 +364,52 @@ func (st *seqTrainer) pairLoss(b int) seqmodel.PairLossWith {
 			klRef = ZerosLike(klPol)
 			hw, hl = Slice(hw, AxisRange(0, b)), Slice(hl, AxisRange(0, b))
 		}
-		switch cfg.Method {
-		case IPO:
-			return losses.IPO(hw, hl, beta)
-		case CDPO:
-			return losses.CDPO(hw, hl, beta, cfg.Epsilon)
-		case PDPO:
-			return losses.PDPO(hw, hl, beta, gamma, klRef, klPol)
-		case Distill:
-			return losses.Distill(hw, hl, Reshape(extra[0], b), beta)
-		case EDPO: // losses.EDPO, with the soft minimum of SoftMinTemperature
-			loss := losses.EnsembleDistillSoft(hw, hl, extra[0], beta, cfg.Aggregation, cfg.SoftMinTemperature)
-			if klPol == nil {
-				return loss
-			}
-			return Add(loss, MulScalar(losses.ForwardKL(klRef, klPol), gamma))
-		default:
-			return losses.DPO(hw, hl, beta)
+		var rd *Node
+		if len(extra) > 0 {
+			rd = extra[0]
 		}
+		loss := objective(cfg, hw, hl, rd, cfg.Beta, nil)
+		if klPol == nil {
+			return loss
+		}
+		return Add(loss, MulScalar(losses.ForwardKL(klRef, klPol), cfg.Gamma))
 	}
+}
+
+// newObjective compiles st.objective: the run's loss without the KL term on
+// all n examples, objective in Float64 from the log-ratios h1, h2 [n] and,
+// for Distill and EDPO, the reward margins [n, k].
+func (st *seqTrainer) newObjective() error {
+	var err error
+	if st.margins == nil {
+		st.objective, err = NewExec(st.backend, func(h1, h2 *Node) *Node { return objective(st.cfg, h1, h2, nil, st.cfg.Beta, nil) })
+	} else {
+		st.objective, err = NewExec(st.backend, func(h1, h2, rd *Node) *Node { return objective(st.cfg, h1, h2, rd, st.cfg.Beta, nil) })
+	}
+	if err != nil {
+		return fmt.Errorf("lab: %s: building the logged loss: %w", st.cfg.Method, err)
+	}
+	st.objective = st.objective.WithName("seq_objective_" + st.cfg.Method.String())
+	return nil
+}
+
+// objectiveAt returns the loss without the KL term at log-ratios h1, h2 of
+// every example (see newObjective).
+func (st *seqTrainer) objectiveAt(h1, h2 []float64) (float64, error) {
+	args := []any{h1, h2}
+	if st.margins != nil {
+		k := len(st.margins[0])
+		flat := make([]float64, 0, len(st.margins)*k)
+		for _, row := range st.margins {
+			flat = append(flat, row...)
+		}
+		args = append(args, tensors.FromFlatDataAndDimensions(flat, len(st.margins), k))
+	}
+	out, err := st.objective.Exec(args...)
+	if err != nil {
+		return 0, err
+	}
+	return tensors.MustCopyFlatData[float64](out[0])[0], nil
 }
 
 // train runs the optimizer steps and logs metrics.
@@ -403,6 +425,10 @@ func (st *seqTrainer) train(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("lab: %s: %w", cfg.Method, err)
 	}
+	if err := st.newObjective(); err != nil {
+		return err
+	}
+	defer st.objective.Finalize()
 	if err := st.logAt(0); err != nil {
 		return err
 	}
@@ -514,7 +540,9 @@ func (st *seqTrainer) logAt(step int) error {
 		return fmt.Errorf("lab: %s step %d: forward KL: %w", cfg.Method, step, err)
 	}
 	m["kl/forward"] = fwd
-	m["loss"] = seqObjective(cfg, h1, h2, st.margins)
+	if m["loss"], err = st.objectiveAt(h1, h2); err != nil {
+		return fmt.Errorf("lab: %s step %d: loss: %w", cfg.Method, step, err)
+	}
 	if st.klTails {
 		kp := make([][]int, len(st.ref.KL))
 		ky := make([][]int, len(st.ref.KL))
@@ -584,78 +612,6 @@ func (st *seqTrainer) logAt(step int) error {
 	s.KLReverse, s.KLForward = m["kl/reverse"], m["kl/forward"]
 	return nil
 }
-
-// seqObjective is the method's loss (without the KL term) over all examples,
-// from the log-ratios h1 (chosen or y1) and h2 and, for Distill and EDPO, the
-// reward margins [example][member]: the float64 counterpart of package
-// losses.
-func seqObjective(cfg Config, h1, h2 []float64, margins [][]float64) float64 {
-	beta := cfg.Beta
-	n := float64(len(h1))
-	s := 0.0
-	switch cfg.Method {
-	case Distill:
-		for j := range h1 {
-			r := margins[j][0] - beta*(h1[j]-h2[j])
-			s += r * r
-		}
-		return s / n
-	case EDPO:
-		k := len(margins[0])
-		tau := cfg.SoftMinTemperature
-		perMember, e := make([]float64, k), make([]float64, k)
-		for j := range h1 {
-			z := beta * (h1[j] - h2[j])
-			lo, hi := math.Inf(1), math.Inf(-1)
-			for i, r := range margins[j] {
-				e[i] = (r - z) * (r - z)
-				perMember[i] += e[i] / n
-				lo, hi = min(lo, r), max(hi, r)
-			}
-			switch cfg.Aggregation {
-			case losses.MinPerExample:
-				s += softMin64(e, tau) / n
-			case losses.Hull:
-				dist := max(lo-z, 0) + max(z-hi, 0)
-				s += dist * dist / n
-			}
-		}
-		if cfg.Aggregation == losses.MinPerBatch {
-			s = softMin64(perMember, tau)
-		}
-		return s
-	}
-	for j := range h1 {
-		z := h1[j] - h2[j]
-		switch cfg.Method {
-		case IPO:
-			e := z - 1/(2*beta)
-			s += e * e
-		case CDPO:
-			s += (1-cfg.Epsilon)*softplus(-beta*z) + cfg.Epsilon*softplus(beta*z)
-		default: // DPO, PDPO
-			s += softplus(-beta * z)
-		}
-	}
-	return s / n
-}
-
-// softMin64 is losses.SoftMin of xs in float64: min_i x_i when τ = 0, else
-// m − τ·log((1/k)·Σ_i exp(−(x_i − m)/τ)) with m = min_i x_i.
-func softMin64(xs []float64, tau float64) float64 {
-	m := slices.Min(xs)
-	if tau == 0 {
-		return m
-	}
-	s := 0.0
-	for _, x := range xs {
-		s += math.Exp((m - x) / tau)
-	}
-	return m - tau*math.Log(s/float64(len(xs)))
-}
-
-// softplus is log(1 + eˣ), computed stably.
-func softplus(x float64) float64 { return max(x, 0) + math.Log1p(math.Exp(-math.Abs(x))) }
 
 // forwardKL returns mean_i (refLP[i] − log π(ys[i] | prompts[i])), the Monte
 // Carlo estimate of KL(π_ref‖π) when the ys are samples of π_ref.

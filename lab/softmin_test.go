@@ -79,7 +79,7 @@ func TestSeqObjectiveMatchesLosses(t *testing.T) {
 			t.Fatalf("dtype %s", out[0].DType())
 		}
 		want := out[0].Value().(float64)
-		if got := seqObjective(cfg, h1, h2, margins); math.Abs(got-want) > 1e-12*max(1, math.Abs(want)) {
+		if got := seqObjective(t, cfg, h1, h2, margins); math.Abs(got-want) > 1e-12*max(1, math.Abs(want)) {
 			t.Errorf("%s τ=%g: seqObjective %.17g, losses %.17g", c.agg, c.tau, got, want)
 		}
 	}

@@ -9,10 +9,12 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/gomlx/compute"
 	"github.com/robustpo/robustpo/datasets"
 )
 
@@ -106,8 +108,10 @@ func sweep(ctx context.Context, base Config, grid Grid, data *datasets.FiniteDat
 
 	s := newSweepRows(vals)
 	backendName := backend.Name()
-	spec := func(i int) runSpec { return finiteRunSpec(s.rows[i].Config, data, backendName) }
+	lossIDs := make([]string, len(cfgs)) // fingerprints of the configs' PairLoss
+	spec := func(i int) runSpec { return finiteRunSpec(s.rows[i].Config, data, backendName, lossIDs[i]) }
 	s.key = func(i int) string { return spec(i).key() }
+	fingerprint := sweepFingerprints(backend, base, grid)
 	problems := map[PolicyKind]*problem{}
 	groups := map[batchKey][]int{}
 	var groupOrder []batchKey
@@ -121,10 +125,14 @@ func sweep(ctx context.Context, base Config, grid Grid, data *datasets.FiniteDat
 			continue
 		}
 		cfg = cfg.WithDefaults()
+		if lossIDs[i], err = fingerprint(cfg); err != nil {
+			s.fail(i, err)
+			continue
+		}
 		units := max(1, cfg.Steps)
 		totalUnits += units
 		if useRunCache(cfg) {
-			if run, ok := loadRun(spec(i)); ok {
+			if run, ok := loadCachedRun(spec(i), cfg); ok {
 				s.rows[i].Run, s.finished[i] = run, true
 				cachedUnits += units
 				continue
@@ -140,11 +148,11 @@ func sweep(ctx context.Context, base Config, grid Grid, data *datasets.FiniteDat
 			}
 			problems[cfg.Policy] = pr
 		}
-		if opt.Unbatched || !batchable(cfg) {
+		if opt.Unbatched || !cfg.Method.batched() {
 			singles = append(singles, i)
 			continue
 		}
-		k := batchKeyOf(cfg, pr.kind)
+		k := batchKeyOf(cfg, pr.kind, lossIDs[i])
 		if _, ok := groups[k]; !ok {
 			groupOrder = append(groupOrder, k)
 		}
@@ -206,6 +214,25 @@ func sweep(ctx context.Context, base Config, grid Grid, data *datasets.FiniteDat
 	runJobs(ctx, workers, jobs)
 	t, err := s.table(ctx, grid.Fields(), start, batches, "sweep")
 	return t, s, err
+}
+
+// sweepFingerprints returns the function that gives the fingerprint of a
+// config's PairLoss (pairLossID) in a sweep of grid over base: computed once
+// when no axis varies PairLoss (every config has base's), else per config.
+func sweepFingerprints(backend compute.Backend, base Config, grid Grid) func(Config) (string, error) {
+	if slices.Contains(grid.Fields(), "PairLoss") {
+		return func(cfg Config) (string, error) { return pairLossID(backend, cfg) }
+	}
+	var id string
+	var err error
+	done := false
+	return func(cfg Config) (string, error) {
+		if !done {
+			id, err = pairLossID(backend, cfg)
+			done = true
+		}
+		return id, err
+	}
 }
 
 // sweepRows is the bookkeeping Sweep and SweepSeq share: one Row per config

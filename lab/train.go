@@ -138,7 +138,11 @@ func trainFinite(ctx context.Context, cfg Config, data *datasets.FiniteData, bar
 		return nil, "", err
 	}
 	defer backend.Finalize()
-	spec := finiteRunSpec(cfg, data, backend.Name())
+	lossID, err := pairLossID(backend, cfg)
+	if err != nil {
+		return nil, "", err
+	}
+	spec := finiteRunSpec(cfg, data, backend.Name(), lossID)
 	key := spec.key()
 	run, err := withRunCache(cfg, spec, func() (*Run, error) {
 		var p *progress
@@ -146,9 +150,9 @@ func trainFinite(ctx context.Context, cfg Config, data *datasets.FiniteData, bar
 			p = newRunProgress(cfg.Label(), cfg.Steps)
 		}
 		defer p.finish()
-		if batchable(cfg) {
+		if cfg.Method.batched() {
 			// The batched trainer with one config: runs and sweep rows then
-			// perform the same arithmetic (see sweep_tabular.go).
+			// perform the same arithmetic (see batch_trainer_tabular.go).
 			runs, errs := trainBatch(ctx, backend, pr, []Config{cfg}, 1, p.report)
 			return runs[0], errs[0]
 		}
@@ -175,7 +179,7 @@ func markInterrupted(run *Run, err error) {
 func withRunCache(cfg Config, spec runSpec, train func() (*Run, error)) (*Run, error) {
 	useCache := useRunCache(cfg)
 	if useCache {
-		if run, ok := loadRun(spec); ok {
+		if run, ok := loadCachedRun(spec, cfg); ok {
 			return run, nil
 		}
 	}
@@ -184,6 +188,16 @@ func withRunCache(cfg Config, spec runSpec, train func() (*Run, error)) (*Run, e
 		storeRun(spec, run)
 	}
 	return run, err
+}
+
+// loadCachedRun is loadRun for a run of cfg: the Run served gets back
+// cfg.PairLoss, which its JSON cannot hold (the key holds its fingerprint).
+func loadCachedRun(spec runSpec, cfg Config) (*Run, bool) {
+	run, ok := loadRun(spec)
+	if ok {
+		run.Config.PairLoss = cfg.PairLoss
+	}
+	return run, ok
 }
 
 // LoadRun reads a Run saved as JSON: a run-cache file (its checksum
@@ -340,8 +354,8 @@ func checkMetrics(method Method, step int, names []string, m map[string]float64)
 
 // train does the work of TrainContext without the cache by autodiff through
 // the losses package: the reference implementation. TrainContext uses it for
-// RLHF; every other method runs the batched trainer (trainBatch), which is
-// tested against train (TestTrainMatchesAutodiff).
+// RLHF; every other method (and Config.PairLoss) runs the batched trainer
+// (trainBatch), which is tested against train (TestTrainMatchesAutodiff).
 // bar (nil: none) is told every chunk of steps and its last loss.
 func train(ctx context.Context, backend compute.Backend, pr *problem, cfg Config, bar *progress) (*Run, error) {
 	start := time.Now()
@@ -350,7 +364,7 @@ func train(ctx context.Context, backend compute.Backend, pr *problem, cfg Config
 	defer func() { run.WallTime = time.Since(start) }()
 
 	var rewards [][]float64
-	if cfg.Method == Distill || cfg.Method == EDPO || cfg.Method == RLHF {
+	if cfg.Method.usesRewards() {
 		var err error
 		rewards, err = rewardModels(ctx, backend, pr, cfg, rng)
 		if err != nil {
@@ -375,7 +389,7 @@ func train(ctx context.Context, backend compute.Backend, pr *problem, cfg Config
 
 	theta0 := make([]float64, pr.numParams())
 	steps := cfg.Steps
-	if cfg.Method == RLHF && pr.kind == Tabular {
+	if cfg.Method.closedForm() && pr.kind == Tabular {
 		// Closed form: logits = refLogits + r̄/β, r̄ the ensemble mean.
 		mean := meanRewards(rewards)
 		for i := range theta0 {
@@ -461,33 +475,30 @@ func train(ctx context.Context, backend compute.Backend, pr *problem, cfg Config
 }
 
 // lossFor returns the method's loss builder and the number N of examples
-// (training pairs, or ρ's pairs for Distill and EDPO; 1 for RLHF).
+// (training pairs, or ρ's pairs for Distill and EDPO; 1 for RLHF): the
+// losses package's function of the examples' log-ratios, plus γ·KL(π_ref‖π_θ)
+// (losses.ForwardKLExact) when cfg has that term.
 func (pr *problem) lossFor(cfg Config, rewards [][]float64, rng *rand.Rand) (lossBuilder, int) {
 	beta, gamma := cfg.Beta, cfg.Gamma
-	switch cfg.Method {
-	case Distill, EDPO:
-		members := rewards
-		if cfg.Method == Distill {
-			members = [][]float64{meanRewards(rewards)}
+	withKL := func(logits, l *Node) *Node {
+		if !cfg.klTerm() {
+			return l
 		}
-		ds := pr.buildDistillSet(cfg, members, rng)
+		return Add(l, MulScalar(losses.ForwardKLExact(pr.refConst(logits.Graph()), logits), gamma))
+	}
+	switch {
+	case cfg.Method.distills():
+		ds := pr.buildDistillSet(cfg, cfg.Method.distillMembers(rewards), rng)
 		n := len(ds.i1)
 		return func(theta, idx *Node) *Node {
 			g := theta.Graph()
 			logits, h := pr.graphLogits(theta)
 			h1 := gatherFlat(h, gatherFlat(Const(g, ds.i1), idx))
 			h2 := gatherFlat(h, gatherFlat(Const(g, ds.i2), idx))
-			rd := Gather(Const(g, tensors.FromFlatDataAndDimensions(ds.rd, n, ds.k)), ExpandAxes(idx, -1))
-			if cfg.Method == Distill {
-				return losses.Distill(h1, h2, Reshape(rd, idx.Shape().Dimensions[0]), beta)
-			}
-			l := losses.EnsembleDistillSoft(h1, h2, rd, beta, cfg.Aggregation, cfg.SoftMinTemperature)
-			if gamma > 0 {
-				l = Add(l, MulScalar(losses.ForwardKLExact(pr.refConst(g), logits), gamma))
-			}
-			return l
+			rd := Gather(Const(g, tensors.FromFlatDataAndDimensions(ds.rd, n, ds.k)), ExpandAxes(idx, -1)) // [B, k]
+			return withKL(logits, objective(cfg, h1, h2, rd, beta, nil))
 		}, n
-	case RLHF:
+	case cfg.Method == RLHF:
 		mean := meanRewards(rewards)
 		return func(theta, _ *Node) *Node {
 			// −J_r(π) = −mean_x Σ_y π(y|x) r(x,y) + β·KL(π‖π_ref)
@@ -510,17 +521,7 @@ func (pr *problem) lossFor(cfg Config, rewards [][]float64, rng *rand.Rand) (los
 		logits, h := pr.graphLogits(theta)
 		hc := gatherFlat(h, gatherFlat(Const(g, chosen), idx))
 		hr := gatherFlat(h, gatherFlat(Const(g, rejected), idx))
-		switch cfg.Method {
-		case IPO:
-			return losses.IPO(hc, hr, beta)
-		case CDPO:
-			return losses.CDPO(hc, hr, beta, cfg.Epsilon)
-		case PDPO:
-			// p-DPO with the exact forward KL on the finite response set.
-			return Add(losses.DPO(hc, hr, beta), MulScalar(losses.ForwardKLExact(pr.refConst(g), logits), gamma))
-		default:
-			return losses.DPO(hc, hr, beta)
-		}
+		return withKL(logits, objective(cfg, hc, hr, nil, beta, nil))
 	}, n
 }
 

@@ -25,16 +25,13 @@ const maxBatchElems = 1 << 21
 // call's fixed costs (constants, state transfers) are larger.
 const sweepUnroll = 16
 
-// batchable reports whether cfg (defaulted) can train in a batched graph: every
-// finite-set method except RLHF (whose tabular optimum is a closed form).
-func batchable(cfg Config) bool { return cfg.Method != RLHF }
-
 // batchKey holds the structural fields that must agree for configs to share a
 // batched graph: everything that changes shapes, the step schedule or the
 // form of the loss. β, γ, ε, the learning rate, the seed and the reward-fit
 // settings may differ within a batch.
 type batchKey struct {
 	method       Method
+	pairLoss     string     // the fingerprint of Config.PairLoss ("" for the method's own)
 	policy       PolicyKind // resolved
 	steps        int
 	batchSize    int
@@ -47,18 +44,20 @@ type batchKey struct {
 	refPairs     int
 }
 
-// batchKeyOf returns cfg's batchKey (cfg defaulted, policy resolved).
-func batchKeyOf(cfg Config, policy PolicyKind) batchKey {
-	k := batchKey{method: cfg.Method, policy: policy, steps: cfg.Steps, batchSize: cfg.BatchSize,
+// batchKeyOf returns cfg's batchKey (cfg defaulted, policy resolved, lossID
+// the fingerprint of cfg.PairLoss or ""). Configs whose PairLoss
+// fingerprints agree share a graph, which runs the first config's PairLoss.
+func batchKeyOf(cfg Config, policy PolicyKind, lossID string) batchKey {
+	k := batchKey{method: cfg.Method, pairLoss: lossID, policy: policy, steps: cfg.Steps, batchSize: cfg.BatchSize,
 		logEvery: cfg.LogEvery, optimizer: cfg.Optimizer}
-	if cfg.Method == Distill || cfg.Method == EDPO {
+	if cfg.Method.distills() {
 		k.ensembleSize = cfg.EnsembleSize
 		k.distillPairs = cfg.DistillPairs
 		if cfg.DistillPairs == PlusRefSamples {
 			k.refPairs = cfg.RefPairs
 		}
 	}
-	if cfg.Method == EDPO {
+	if cfg.Method.minOverMembers() {
 		k.aggregation = cfg.Aggregation
 		k.softMin = cfg.SoftMinTemperature
 	}
@@ -90,8 +89,9 @@ type batchTrainer struct {
 	backend compute.Backend
 	pr      *problem
 	cfgs    []Config
-	c, n    int // configs, examples per config
-	k       int // ensemble members in the loss (Distill: 1)
+	c, n    int  // configs, examples per config
+	k       int  // ensemble members in the loss (Distill: 1)
+	kl      bool // the loss adds γ·KL(π_ref‖π_θ): some config has the term (Config.klTerm)
 	// Per-config example data: DPO family shares chosen/rejected; Distill and
 	// EDPO carry i1, i2 [C·N] and rd [C·N·k].
 	chosen, rejected []int32
@@ -109,10 +109,7 @@ type batchConsts struct {
 	klLogA   *Node // [C, P, R] log π_ref (LogSoftmax of ref, as losses.ForwardKLExact)
 	klA      *Node // [C, P, R] π_ref = exp(klLogA)
 	beta     *Node // [C, B] β
-	negBeta  *Node // [C, B] −β
-	half     *Node // [C, B] 1/(2β)
 	eps      *Node // [C, B] ε
-	keep     *Node // [C, B] 1 − ε
 	gamma    *Node // [C] γ
 	klGrad   *Node // [C, P, R] ∂(γ·KL(π_ref‖π_θ))/∂log π_θ = −γ·π_ref/P
 	batchDim int
@@ -136,10 +133,7 @@ func (bt *batchTrainer) graphConsts(g *Graph, B int) *batchConsts {
 		klLogA:   BroadcastPrefix(logA, C),
 		klA:      BroadcastPrefix(Exp(logA), C),
 		beta:     col(func(c Config) float64 { return c.Beta }),
-		negBeta:  col(func(c Config) float64 { return -c.Beta }),
-		half:     col(func(c Config) float64 { return 1 / (2 * c.Beta) }),
 		eps:      col(func(c Config) float64 { return c.Epsilon }),
-		keep:     col(func(c Config) float64 { return 1 - c.Epsilon }),
 		gamma:    bt.full(g, func(c Config) float64 { return c.Gamma }),
 		batchDim: B,
 	}
@@ -219,10 +213,13 @@ func trainBatch(ctx context.Context, backend compute.Backend, pr *problem, cfgs 
 	rngs := make([]*rand.Rand, C)
 	alive := make([]bool, C)
 	bt := &batchTrainer{backend: backend, pr: pr, cfgs: cfgs, c: C}
+	for _, cfg := range cfgs {
+		bt.kl = bt.kl || cfg.klTerm()
+	}
 	data := pr.data
 	memo := map[rewardKey]rewardFit{}
 	var distillSets []distillSet
-	if cfgs[0].Method == Distill || cfgs[0].Method == EDPO {
+	if cfgs[0].Method.distills() {
 		distillSets = make([]distillSet, C)
 	}
 	for c, cfg := range cfgs {
@@ -261,11 +258,7 @@ func trainBatch(ctx context.Context, backend compute.Backend, pr *problem, cfgs 
 			memo[key] = fit
 		}
 		run.setRewards(fit.rewards, pr.r)
-		members := fit.rewards
-		if cfg.Method == Distill {
-			members = [][]float64{meanRewards(fit.rewards)}
-		}
-		distillSets[c] = pr.buildDistillSet(cfg, members, rng)
+		distillSets[c] = pr.buildDistillSet(cfg, cfg.Method.distillMembers(fit.rewards), rng)
 	}
 	finish := func() ([]*Run, []error) {
 		wall := time.Since(start) / time.Duration(C)
@@ -341,7 +334,7 @@ func (bt *batchTrainer) runShards(ctx context.Context, shards int, runs []*Run, 
 
 // shard returns the trainer of bt's configs [lo, hi), sharing bt's example data.
 func (bt *batchTrainer) shard(lo, hi int) *batchTrainer {
-	s := &batchTrainer{backend: bt.backend, pr: bt.pr, cfgs: bt.cfgs[lo:hi], c: hi - lo, n: bt.n, k: bt.k,
+	s := &batchTrainer{backend: bt.backend, pr: bt.pr, cfgs: bt.cfgs[lo:hi], c: hi - lo, n: bt.n, k: bt.k, kl: bt.kl,
 		chosen: bt.chosen, rejected: bt.rejected}
 	if bt.i1 != nil {
 		s.i1 = bt.i1[lo*bt.n : hi*bt.n]
@@ -647,7 +640,7 @@ func (bt *batchTrainer) newStepExec(full []*tensors.Tensor) (*Exec, error) {
 		}
 		return []*Node{theta, m, v, t, Stack(stepLosses, 0), bt.fullLoss(theta, full)}
 	}
-	return bt.compileStep("sweep_", fn)
+	return bt.compileStep("batch_", fn)
 }
 
 // compileStep returns the Exec of the batched step fn, named prefix+method.
@@ -670,17 +663,16 @@ func (bt *batchTrainer) scatterPairs(pos1, pos2, g1, g2 *Node) *Node {
 	return Reshape(Add(Scatter(pos1, Reshape(g1, n), flat, false, false), Scatter(pos2, Reshape(g2, n), flat, false, false)), C, pr.p, pr.r)
 }
 
-// hasKL reports whether the batch's loss adds γ·KL(π_ref‖π_θ) (PDPO, EDPO).
-func (bt *batchTrainer) hasKL() bool {
-	m := bt.cfgs[0].Method
-	return m == PDPO || m == EDPO
-}
+// hasKL reports whether the batch's loss adds γ·KL(π_ref‖π_θ): PDPO, EDPO,
+// and a PairLoss when some config has γ > 0 (a config with γ = 0 then adds
+// 0·KL, leaving its loss and gradient unchanged).
+func (bt *batchTrainer) hasKL() bool { return bt.kl }
 
-// klExact returns KL(π_ref‖π_θ) per config [C], mean over prompts of
-// Σ_y π_ref·(log π_ref − log π_θ), from the [C, P, R] log-probs lp (as
+// klExact returns KL(π_ref‖π_θ) per config [C]: losses.CategoricalKL of
+// log π_ref and the [C, P, R] log-probs lp, averaged over prompts (as
 // losses.ForwardKLExact).
 func (bt *batchTrainer) klExact(lp *Node, kc *batchConsts) *Node {
-	return ReduceMean(ReduceSum(Mul(kc.klA, Sub(kc.klLogA, lp)), -1), -1)
+	return ReduceMean(losses.CategoricalKL(kc.klLogA, lp), -1)
 }
 
 // stepInputs returns the number of step-graph inputs per step: posC, posR,
@@ -792,54 +784,12 @@ func (bt *batchTrainer) losses(theta *Node, in []*Node) *Node {
 // pairLoss returns each config's loss [C] without the KL term from h1, h2
 // [C, B], the log-ratios h of each example's two responses (chosen and
 // rejected, or ρ's pair), and for Distill and EDPO the reward differences rd
-// [C, B, k], with the formulas of the losses package and β, ε per config
-// (Δh = h₁ − h₂):
+// [C, B, k]: the losses package's function, with β (and CDPO's ε) one value
+// per config ([C, B] constants, so that every element-wise op sees equal
+// shapes):
 //
-//	DPO, PDPO  mean_b softplus(−β·Δh)     IPO      mean_b (Δh − 1/(2β))²
-//	CDPO       mean_b (1−ε)·softplus(−βΔh) + ε·softplus(βΔh)
-//	Distill    mean_b (Δr − β·Δh)²        EDPO     EnsembleDistillSoft(agg, τ)
+//	pair methods, Config.PairLoss   losses.MeanPairLoss(pair loss, h1, h2, β)
+//	Distill, EDPO                   losses.Distill, losses.EnsembleDistillSoft
 func (bt *batchTrainer) pairLoss(h1, h2, rd *Node, kc *batchConsts) *Node {
-	C := bt.c
-	cfg0 := bt.cfgs[0]
-	B := h1.Shape().Dimensions[1]
-	switch cfg0.Method {
-	case Distill, EDPO:
-		k := bt.k
-		z := Mul(Sub(h1, h2), kc.beta) // β·Δh [C, B]
-		if cfg0.Method == Distill {
-			return ReduceMean(Square(Sub(Reshape(rd, C, B), z)), -1)
-		}
-		zCol := BroadcastToDims(InsertAxes(z, -1), C, B, k)
-		tau := cfg0.SoftMinTemperature // the min over members (τ = 0) or the soft minimum
-		switch cfg0.Aggregation {
-		case losses.MinPerExample:
-			return ReduceMean(losses.SoftMin(Square(Sub(rd, zCol)), tau), -1)
-		case losses.Hull:
-			lo, hi := ReduceMin(rd, 2), ReduceMax(rd, 2)
-			below, above := Sub(lo, z), Sub(z, hi)
-			zero := ZerosLike(z)
-			dist := Add(Where(GreaterThan(below, zero), below, zero), Where(GreaterThan(above, zero), above, zero))
-			return ReduceMean(Square(dist), -1)
-		default: // MinPerBatch
-			return losses.SoftMin(ReduceMean(Square(Sub(rd, zCol)), 1), tau)
-		}
-	}
-	margin := Sub(h1, h2) // Δh [C, B]
-	switch cfg0.Method {
-	case IPO:
-		return ReduceMean(Square(Sub(margin, kc.half)), -1)
-	case CDPO:
-		scaled := Mul(margin, kc.beta)
-		return ReduceMean(Add(Mul(softplusStable(Neg(scaled)), kc.keep), Mul(softplusStable(scaled), kc.eps)), -1)
-	}
-	return ReduceMean(softplusStable(Mul(margin, kc.negBeta)), -1)
-}
-
-// softplusStable is log(1 + eˣ) = max(x, 0) + log1p(exp(−|x|)), built as in
-// the losses package so that its value and gradient (σ(x)) never overflow.
-func softplusStable(x *Node) *Node {
-	positive := GreaterThan(x, ZerosLike(x))
-	relu := Where(positive, x, ZerosLike(x))
-	negAbs := Where(positive, Neg(x), x)
-	return Add(relu, Log1p(Exp(negAbs)))
+	return objective(bt.cfgs[0], h1, h2, rd, kc.beta, kc.eps)
 }

@@ -16,10 +16,17 @@ import (
 //     zero over every prompt's responses, and the log-softmax backward
 //     g − π·Σ_y g leaves it unchanged: ∂L_pairs/∂θ = ∂L_pairs/∂log π.
 //
-// The only term that needs π itself is the forward KL of PDPO and EDPO:
-// ∂(γ·KL(π_ref‖π_θ))/∂θ = (γ/P)·(π_θ − π_ref), one fused softmax per step.
-// This is the gradient that autodiff through the losses package (train, the
-// reference) computes, up to rounding.
+// So the step takes ∂L/∂h at the pairs' two responses (±∂L/∂Δh) from
+// autodiff of the losses function (pairLoss, on [C, B] log-ratios) and
+// scatters it into ∂L/∂θ by hand. Autodiff through the log-softmax would give
+// the same gradient up to rounding, but leaves ~1e-20 where the exact
+// gradient is 0, which Adam scales up to full steps (see
+// TestTrainMatchesAutodiff and TestSweepGrid256MatchesTrain).
+//
+// The only term that needs π itself is the forward KL of PDPO, EDPO and a
+// Config.PairLoss with γ > 0: ∂(γ·KL(π_ref‖π_θ))/∂θ = (γ/P)·(π_θ − π_ref),
+// one fused softmax per step. This is the gradient that autodiff through the
+// losses package (train, the reference) computes, up to rounding.
 
 // sharedPairs reports whether every config of bt trains, at every step, on
 // the same response pairs (positions within its own [P·R] table): full
@@ -127,5 +134,5 @@ func (bt *batchTrainer) newTabularStepExec(shared bool, full []*tensors.Tensor) 
 		}
 		return []*Node{theta, m, v, t, Stack(stepLosses, 0), bt.fullLoss(theta, full)}
 	}
-	return bt.compileStep("sweep_tabular_", fn)
+	return bt.compileStep("batch_tabular_", fn)
 }
