@@ -31,7 +31,9 @@ type PairLoss func(margin, beta *Node) *Node
 // panics if margin is nil or not float or beta does not broadcast to it.
 func DPOPair(margin, beta *Node) *Node {
 	checkPair("DPOPair", margin, beta)
-	return softplus(Neg(Mul(margin, beta))) // softplus(−βΔh)
+	// softplus(Δh·(−β)): negating β, not the product, leaves the backward
+	// pass one multiplication (the value is the same bit for bit).
+	return softplus(Mul(margin, Neg(beta)))
 }
 
 // IPOPair is IPO's per-pair loss (Azar et al. 2023):
