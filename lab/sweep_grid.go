@@ -3,7 +3,6 @@ package lab
 import (
 	"fmt"
 	"reflect"
-	"strings"
 )
 
 // Axis is one dimension of a Grid: the name of a Config field (as spelled in
@@ -119,16 +118,16 @@ func setConfigField(cfg *Config, field string, v any) error {
 		return nil
 	}
 	if s, ok := v.(string); ok && isIntKind(ft.Kind()) {
-		// An enumerated constant by its String() name.
-		for i := range 64 {
-			c := reflect.New(ft).Elem()
-			c.SetInt(int64(i))
-			if str, ok := c.Interface().(fmt.Stringer); ok && strings.EqualFold(str.String(), s) {
-				f.Set(c)
-				return nil
-			}
+		// An enumerated constant by its name, from the enum tables (method.go).
+		c, known, err := enumValue(ft, s)
+		if !known {
+			return fmt.Errorf("Config.%s (%v): %q is not a constant name (the field is not enumerated)", field, ft, s)
 		}
-		return fmt.Errorf("Config.%s: %q names no %v constant", field, s, ft)
+		if err != nil {
+			return fmt.Errorf("Config.%s: %w", field, err)
+		}
+		f.SetInt(c)
+		return nil
 	}
 	switch {
 	case isIntKind(ft.Kind()) && isIntKind(rv.Kind()):

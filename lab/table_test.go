@@ -106,7 +106,7 @@ func TestTableOne(t *testing.T) {
 		{[]any{"Beta", 0.5}, "lab: Table.One(Beta=0.5): no row of 12 matches"},
 		{[]any{"Method", DPO, "Beta", 1, "Gamma", 0, "Seed", 1}, "lab: Table.One(Method=DPO, Beta=1, Gamma=0, Seed=1): no row of 12 matches"},
 		{[]any{"Betta", 1}, `lab: Table.One(Betta=1): Config has no field "Betta"`},
-		{[]any{"Method", "XPO"}, `lab: Table.One(Method=XPO): Config.Method: "XPO" names no lab.Method constant`},
+		{[]any{"Method", "XPO"}, `lab: Table.One(Method=XPO): Config.Method: "XPO" names no lab.Method constant (DPO, IPO, CDPO, Distill, EDPO, PDPO, RLHF)`},
 		{[]any{"Beta", 1, "Gamma"}, "lab: Table.One(Beta=1): 3 arguments, want field–value pairs"},
 		{[]any{1, 2}, "lab: Table.One(1=2): argument 0 (1 of type int) is not a field name"},
 	} {
