@@ -49,8 +49,26 @@
 //   - [FormatTLDR]: the TL;DR comparisons format {"info", "summaries",
 //     "choice"}; the prompt is built by [TLDRPrompt].
 //
+// Real files load as they come. An empty or blank response is data (an
+// annotator may prefer silence): it is accepted and counted in the
+// [LoadReport] (EmptyChosen, EmptyRejected), and refused only with
+// [ReadOptions.RejectEmptyResponses]. A UTF-8 byte order mark is skipped and
+// reported. A line longer than [ReadOptions.MaxLineBytes] is refused as soon
+// as the limit is passed. A file without any record is an error ("no
+// records"), and with FormatAuto a line whose format differs from the one
+// detected is a "format change" error naming both lines and both formats.
+//
 // Every bad record is a [*RecordError] naming file:line and the field. By
 // default a load stops at the first one; with [ReadOptions.Lenient] bad
 // records are skipped and counted in a [LoadReport]. [ByteTokenizer] turns
 // text into byte-level token ids with the same special tokens.
+//
+// # Test data
+//
+// testdata/hh-rlhf holds a real data set, byte-identical to its source: the
+// harmless-base test split of Anthropic HH-RLHF (2312 pairs, MIT, with its
+// LICENSE and a SOURCE.md note beside it; its dialogues may be offensive, so
+// tests report counts only). testdata/invented holds invented fixtures, one
+// small file per format written by testdata/invented/gensamples.go from
+// invented text.
 package datasets

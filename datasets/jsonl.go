@@ -67,8 +67,10 @@ func ParseFormat(s string) (Format, error) {
 // Reason classifies a bad record or a failed read.
 type Reason string
 
-// The reasons a record is rejected. ReasonTruncated and ReasonIO are fatal:
-// reading cannot go on after them, even in lenient mode.
+// The reasons a record is rejected. ReasonTruncated, ReasonIO and
+// ReasonNoRecords are fatal: reading cannot go on after them, even in lenient
+// mode. ReasonNoRecords ends a source that held no good record at all (empty,
+// blank, or every record skipped).
 const (
 	ReasonInvalidJSON   Reason = "invalid JSON"
 	ReasonNotObject     Reason = "not an object"
@@ -82,6 +84,8 @@ const (
 	ReasonInvalidUTF8   Reason = "invalid UTF-8"
 	ReasonLineTooLong   Reason = "line too long"
 	ReasonUnknownFormat Reason = "unknown format"
+	ReasonFormatChange  Reason = "format change"
+	ReasonNoRecords     Reason = "no records"
 	ReasonTruncated     Reason = "truncated input"
 	ReasonIO            Reason = "read error"
 )
@@ -117,9 +121,11 @@ func (e *RecordError) Error() string {
 // Unwrap returns the underlying error.
 func (e *RecordError) Unwrap() error { return e.Err }
 
-// Fatal reports whether reading cannot continue after e (truncated or
-// unreadable input).
-func (e *RecordError) Fatal() bool { return e.Reason == ReasonTruncated || e.Reason == ReasonIO }
+// Fatal reports whether reading cannot continue after e (truncated,
+// unreadable or record-less input).
+func (e *RecordError) Fatal() bool {
+	return e.Reason == ReasonTruncated || e.Reason == ReasonIO || e.Reason == ReasonNoRecords
+}
 
 // DefaultMaxLineBytes is the longest line accepted when
 // ReadOptions.MaxLineBytes is 0: 4 MiB.
@@ -136,8 +142,15 @@ type ReadOptions struct {
 	// stop the read.
 	Lenient bool
 	// MaxLineBytes is the longest line accepted (newline excluded); longer
-	// lines are bad records. 0 means DefaultMaxLineBytes.
+	// lines are bad records, refused as soon as the limit is passed: in
+	// strict mode the rest of the line is never read, in lenient mode it is
+	// skipped in constant memory. 0 means DefaultMaxLineBytes.
 	MaxLineBytes int
+	// RejectEmptyResponses refuses records whose chosen or rejected response
+	// is empty or only whitespace (ReasonEmpty). By default such a response
+	// is data (an annotator may prefer silence): the record is returned and
+	// counted in LoadReport.EmptyChosen or EmptyRejected.
+	RejectEmptyResponses bool
 	// MaxExamples is how many bad-record errors the report keeps. 0 means 5.
 	MaxExamples int
 	// Name is the file name written in errors; [OpenJSONL] sets it to the
@@ -155,6 +168,13 @@ type LoadReport struct {
 	Lines int
 	// Records is the number of good records returned.
 	Records int
+	// EmptyChosen and EmptyRejected count the returned records whose chosen,
+	// respectively rejected, response is empty or only whitespace (see
+	// ReadOptions.RejectEmptyResponses).
+	EmptyChosen, EmptyRejected int
+	// BOM reports a UTF-8 byte order mark at the start of the input, which
+	// was skipped.
+	BOM bool
 	// Skipped is the number of bad records skipped (lenient mode).
 	Skipped int
 	// ByReason counts the skipped records by reason.
@@ -167,6 +187,12 @@ type LoadReport struct {
 func (r *LoadReport) String() string {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "%s: format %s, %d lines, %d records, %d skipped", r.File, r.Format, r.Lines, r.Records, r.Skipped)
+	if r.EmptyChosen+r.EmptyRejected > 0 {
+		fmt.Fprintf(&sb, ", %d empty chosen, %d empty rejected", r.EmptyChosen, r.EmptyRejected)
+	}
+	if r.BOM {
+		sb.WriteString(", BOM skipped")
+	}
 	reasons := make([]string, 0, len(r.ByReason))
 	for k := range r.ByReason {
 		reasons = append(reasons, string(k))
@@ -183,14 +209,18 @@ func (r *LoadReport) String() string {
 
 // Reader streams [TextPair] records from a JSONL source, plain or gzip
 // (detected by its magic bytes), one line per record; blank lines are
-// skipped. It never panics on any input.
+// skipped, and so is a UTF-8 byte order mark at the start (reported in
+// LoadReport.BOM). A source without any good record ends with a
+// ReasonNoRecords error instead of io.EOF. It never panics on any input.
 type Reader struct {
 	opts   ReadOptions
 	lines  *bufio.Reader
 	closer io.Closer
 	buf    []byte
 	report LoadReport
-	err    error // sticky
+	// formatLine is the line whose record fixed the detected format.
+	formatLine int
+	err        error // sticky
 }
 
 // NewReader returns a Reader over src. The name in opts.Name is used in
@@ -219,6 +249,10 @@ func NewReader(src io.Reader, opts ReadOptions) (*Reader, error) {
 		r.lines = bufio.NewReaderSize(gz, 64<<10)
 	} else {
 		r.lines = raw
+	}
+	if bom, _ := r.lines.Peek(3); bytes.Equal(bom, []byte{0xef, 0xbb, 0xbf}) {
+		_, _ = r.lines.Discard(3)
+		r.report.BOM = true
 	}
 	return r, nil
 }
@@ -265,10 +299,11 @@ func (r *Reader) Report() LoadReport {
 	return rep
 }
 
-// Next returns the next good record, or io.EOF after the last one. In strict
-// mode the first bad record is returned as a *RecordError, and so is every
-// later call; in lenient mode bad records are skipped and only fatal errors
-// are returned.
+// Next returns the next good record, or io.EOF after the last one (a
+// ReasonNoRecords *RecordError instead when there was none). In strict mode
+// the first bad record is returned as a *RecordError, and so is every later
+// call; in lenient mode bad records are skipped and only fatal errors are
+// returned.
 func (r *Reader) Next() (TextPair, error) {
 	if r.err != nil {
 		return TextPair{}, r.err
@@ -278,6 +313,8 @@ func (r *Reader) Next() (TextPair, error) {
 		if err != nil {
 			if err != io.EOF {
 				err = r.ioError(r.report.Lines+1, err)
+			} else if r.report.Records == 0 {
+				err = r.noRecords()
 			}
 			r.err = err
 			return TextPair{}, err
@@ -296,6 +333,12 @@ func (r *Reader) Next() (TextPair, error) {
 		}
 		if rerr == nil {
 			r.report.Records++
+			if strings.TrimSpace(tp.Chosen) == "" {
+				r.report.EmptyChosen++
+			}
+			if strings.TrimSpace(tp.Rejected) == "" {
+				r.report.EmptyRejected++
+			}
 			return tp, nil
 		}
 		rerr.File, rerr.Line = r.opts.Name, r.report.Lines
@@ -311,6 +354,18 @@ func (r *Reader) Next() (TextPair, error) {
 	}
 }
 
+// noRecords is the error at the end of a source without a good record.
+func (r *Reader) noRecords() *RecordError {
+	detail := "empty input"
+	switch {
+	case r.report.Skipped > 0:
+		detail = fmt.Sprintf("all %d records skipped", r.report.Skipped)
+	case r.report.Lines > 0:
+		detail = fmt.Sprintf("%d blank lines", r.report.Lines)
+	}
+	return &RecordError{File: r.opts.Name, Line: max(r.report.Lines, 1), Reason: ReasonNoRecords, Detail: detail}
+}
+
 func (r *Reader) ioError(line int, err error) *RecordError {
 	reason := ReasonIO
 	if errors.Is(err, io.ErrUnexpectedEOF) {
@@ -320,7 +375,10 @@ func (r *Reader) ioError(line int, err error) *RecordError {
 }
 
 // readLine returns the next line without its newline. tooLong reports a line
-// over MaxLineBytes, whose bytes are discarded. err is io.EOF at the end.
+// over MaxLineBytes, whose bytes are discarded: in strict mode readLine
+// returns as soon as the limit is passed, leaving the rest of the line
+// unread (the error is sticky); in lenient mode it reads on to the end of
+// the line in constant memory. err is io.EOF at the end.
 func (r *Reader) readLine() (line []byte, tooLong bool, err error) {
 	r.buf = r.buf[:0]
 	limit := r.opts.MaxLineBytes + 2 // room for "\r\n"
@@ -332,6 +390,9 @@ func (r *Reader) readLine() (line []byte, tooLong bool, err error) {
 			if len(r.buf)+len(chunk) > limit {
 				tooLong = true
 				r.buf = r.buf[:0]
+				if !r.opts.Lenient {
+					return nil, true, nil
+				}
 			} else {
 				r.buf = append(r.buf, chunk...)
 			}
@@ -384,6 +445,11 @@ func (r *Reader) parse(line []byte) (TextPair, *RecordError) {
 		if f, rerr = detect(obj); rerr != nil {
 			return TextPair{}, rerr
 		}
+	} else if r.opts.Format == FormatAuto {
+		if g, how := clearFormat(obj); g != FormatAuto && g != f {
+			return TextPair{}, &RecordError{Reason: ReasonFormatChange,
+				Detail: fmt.Sprintf("line %d is %s (%s), but line %d was %s", r.report.Lines, g, how, r.formatLine, f)}
+		}
 	}
 	var tp TextPair
 	var rerr *RecordError
@@ -396,9 +462,32 @@ func (r *Reader) parse(line []byte) (TextPair, *RecordError) {
 		tp, rerr = parseTLDR(obj)
 	}
 	if rerr == nil {
+		rerr = checkPair(tp, r.opts.RejectEmptyResponses)
+	}
+	if rerr == nil && r.report.Format == FormatAuto {
 		r.report.Format = f
+		r.formatLine = r.report.Lines
 	}
 	return tp, rerr
+}
+
+// clearFormat returns the format a record unmistakably has, with the key
+// that tells, or FormatAuto when its keys or types leave it open (such a
+// record is checked against the detected format instead).
+func clearFormat(obj map[string]json.RawMessage) (Format, string) {
+	if _, ok := obj["summaries"]; ok {
+		return FormatTLDR, `"summaries"`
+	}
+	if _, ok := obj["prompt"]; ok {
+		return FormatTRL, `"prompt"`
+	}
+	switch jsonKind(obj["chosen"]) {
+	case "array":
+		return FormatTRL, `"chosen" is a list of messages`
+	case "string":
+		return FormatHH, `"chosen" is a transcript string`
+	}
+	return FormatAuto, ""
 }
 
 func detect(obj map[string]json.RawMessage) (Format, *RecordError) {
@@ -493,6 +582,16 @@ func decodeString(raw []byte) (string, error) {
 
 // getString returns the non-empty string obj[key] (field names it in errors).
 func getString(obj map[string]json.RawMessage, key, field string) (string, *RecordError) {
+	s, rerr := getStringOrEmpty(obj, key, field)
+	if rerr == nil && strings.TrimSpace(s) == "" {
+		return "", &RecordError{Field: field, Reason: ReasonEmpty}
+	}
+	return s, rerr
+}
+
+// getStringOrEmpty returns the string obj[key], which may be empty: a
+// response, checked later by checkPair.
+func getStringOrEmpty(obj map[string]json.RawMessage, key, field string) (string, *RecordError) {
 	raw, ok := obj[key]
 	if !ok {
 		return "", &RecordError{Field: field, Reason: ReasonMissing}
@@ -503,9 +602,6 @@ func getString(obj map[string]json.RawMessage, key, field string) (string, *Reco
 	s, err := decodeString(raw)
 	if err != nil {
 		return "", &RecordError{Field: field, Reason: ReasonInvalidJSON, Detail: err.Error(), Err: err}
-	}
-	if strings.TrimSpace(s) == "" {
-		return "", &RecordError{Field: field, Reason: ReasonEmpty}
 	}
 	return s, nil
 }
@@ -543,7 +639,9 @@ func getArray(obj map[string]json.RawMessage, key, field string) ([]json.RawMess
 }
 
 // getMessages decodes obj[key] as a non-empty list of {"role", "content"}.
-func getMessages(obj map[string]json.RawMessage, key string) ([]ChatMessage, *RecordError) {
+// The content of an assistant message may be empty when emptyReplies is set
+// (a response list; checkPair decides).
+func getMessages(obj map[string]json.RawMessage, key string, emptyReplies bool) ([]ChatMessage, *RecordError) {
 	items, rerr := getArray(obj, key, key)
 	if rerr != nil {
 		return nil, rerr
@@ -568,7 +666,11 @@ func getMessages(obj map[string]json.RawMessage, key string) ([]ChatMessage, *Re
 		if _, ok := roleLabel(role); !ok {
 			return nil, &RecordError{Field: field + ".role", Reason: ReasonBadRole, Detail: fmt.Sprintf("%q, want user, assistant or system", role)}
 		}
-		content, rerr := getString(m, "content", field+".content")
+		get := getString
+		if emptyReplies && role == "assistant" {
+			get = getStringOrEmpty
+		}
+		content, rerr := get(m, "content", field+".content")
 		if rerr != nil {
 			return nil, rerr
 		}
@@ -577,12 +679,13 @@ func getMessages(obj map[string]json.RawMessage, key string) ([]ChatMessage, *Re
 	return msgs, nil
 }
 
-// checkPair rejects empty or identical responses.
-func checkPair(tp TextPair) *RecordError {
-	if strings.TrimSpace(tp.Chosen) == "" {
+// checkPair rejects identical responses, and empty ones when rejectEmpty is
+// set.
+func checkPair(tp TextPair, rejectEmpty bool) *RecordError {
+	if rejectEmpty && strings.TrimSpace(tp.Chosen) == "" {
 		return &RecordError{Field: "chosen", Reason: ReasonEmpty, Detail: "empty response"}
 	}
-	if strings.TrimSpace(tp.Rejected) == "" {
+	if rejectEmpty && strings.TrimSpace(tp.Rejected) == "" {
 		return &RecordError{Field: "rejected", Reason: ReasonEmpty, Detail: "empty response"}
 	}
 	if tp.Chosen == tp.Rejected {
@@ -610,21 +713,21 @@ func parseTRL(obj map[string]json.RawMessage) (TextPair, *RecordError) {
 		if tp.Prompt, rerr = getString(obj, "prompt", "prompt"); rerr != nil {
 			return tp, rerr
 		}
-		if tp.Chosen, rerr = getString(obj, "chosen", "chosen"); rerr != nil {
+		if tp.Chosen, rerr = getStringOrEmpty(obj, "chosen", "chosen"); rerr != nil {
 			if rerr.Reason == ReasonWrongType {
 				rerr.Detail = "want string like prompt, got " + jsonKind(rawChosen)
 			}
 			return tp, rerr
 		}
-		if tp.Rejected, rerr = getString(obj, "rejected", "rejected"); rerr != nil {
+		if tp.Rejected, rerr = getStringOrEmpty(obj, "rejected", "rejected"); rerr != nil {
 			if rerr.Reason == ReasonWrongType {
 				rerr.Detail = "want string like prompt, got " + jsonKind(obj["rejected"])
 			}
 			return tp, rerr
 		}
-		return tp, checkPair(tp)
+		return tp, nil
 	case "array":
-		prompt, rerr := getMessages(obj, "prompt")
+		prompt, rerr := getMessages(obj, "prompt", false)
 		if rerr != nil {
 			return TextPair{}, rerr
 		}
@@ -636,7 +739,7 @@ func parseTRL(obj map[string]json.RawMessage) (TextPair, *RecordError) {
 		if tp.Rejected, rerr = renderResponse(obj, "rejected"); rerr != nil {
 			return tp, rerr
 		}
-		return tp, checkPair(tp)
+		return tp, nil
 	}
 	return TextPair{}, wrongType("prompt", "string or list of messages", rawPrompt)
 }
@@ -644,7 +747,7 @@ func parseTRL(obj map[string]json.RawMessage) (TextPair, *RecordError) {
 // renderResponse renders the response messages [a, rest…] of obj[key]:
 // " " + a.content + RenderMessages(rest), with a.role == "assistant".
 func renderResponse(obj map[string]json.RawMessage, key string) (string, *RecordError) {
-	msgs, rerr := getMessages(obj, key)
+	msgs, rerr := getMessages(obj, key, true)
 	if rerr != nil {
 		if rerr.Reason == ReasonWrongType && rerr.Field == key {
 			rerr.Detail = "want list of messages like prompt, got " + jsonKind(obj[key])
@@ -662,7 +765,7 @@ func renderResponse(obj map[string]json.RawMessage, key string) (string, *Record
 func parseTRLImplicit(obj map[string]json.RawMessage) (TextPair, *RecordError) {
 	var full [2]string
 	for i, key := range []string{"chosen", "rejected"} {
-		msgs, rerr := getMessages(obj, key)
+		msgs, rerr := getMessages(obj, key, true)
 		if rerr != nil {
 			return TextPair{}, rerr
 		}
@@ -698,8 +801,7 @@ func splitTranscripts(chosen, rejected string) (TextPair, *RecordError) {
 	if !ok {
 		return TextPair{}, &RecordError{Field: "rejected", Reason: ReasonNoAssistant, Detail: `chosen and rejected share no prefix ending in "\n\nAssistant:"`}
 	}
-	tp := TextPair{Prompt: p, Chosen: c, Rejected: r}
-	return tp, checkPair(tp)
+	return TextPair{Prompt: p, Chosen: c, Rejected: r}, nil
 }
 
 func parseTLDR(obj map[string]json.RawMessage) (TextPair, *RecordError) {
@@ -742,7 +844,7 @@ func parseTLDR(obj map[string]json.RawMessage) (TextPair, *RecordError) {
 		if err := json.Unmarshal(s, &m); err != nil {
 			return TextPair{}, &RecordError{Field: field, Reason: ReasonInvalidJSON, Detail: err.Error(), Err: err}
 		}
-		if texts[i], rerr = getString(m, "text", field+".text"); rerr != nil {
+		if texts[i], rerr = getStringOrEmpty(m, "text", field+".text"); rerr != nil {
 			return TextPair{}, rerr
 		}
 	}
@@ -762,12 +864,14 @@ func parseTLDR(obj map[string]json.RawMessage) (TextPair, *RecordError) {
 	if tp.Chosen == tp.Rejected {
 		return TextPair{}, &RecordError{Field: "summaries", Reason: ReasonIdentical}
 	}
-	return tp, checkPair(tp)
+	return tp, nil
 }
 
 // LoadJSONL reads every record of a preference JSONL file (.jsonl or
 // .jsonl.gz), detecting its format, and fails with a *RecordError naming
-// file:line and field at the first bad record.
+// file:line and field at the first bad record, or when the file holds no
+// record. Empty responses are accepted (see
+// ReadOptions.RejectEmptyResponses).
 func LoadJSONL(path string) ([]TextPair, error) {
 	pairs, _, err := LoadJSONLWith(path, ReadOptions{})
 	return pairs, err

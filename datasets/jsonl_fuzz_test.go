@@ -25,8 +25,8 @@ func fuzzRead(t *testing.T, data, plain []byte, format Format) {
 	if bytes.HasPrefix(plain, []byte{0x1f, 0x8b}) {
 		lines = 1 << 16 // the fuzzer wrote gzip itself: no bound from its bytes
 	}
-	read := func(lenient bool) ([]TextPair, LoadReport, error) {
-		r, err := NewReader(bytes.NewReader(data), ReadOptions{Format: format, Lenient: lenient, MaxLineBytes: 2048, Name: "fuzz"})
+	read := func(lenient, rejectEmpty bool) ([]TextPair, LoadReport, error) {
+		r, err := NewReader(bytes.NewReader(data), ReadOptions{Format: format, Lenient: lenient, MaxLineBytes: 2048, Name: "fuzz", RejectEmptyResponses: rejectEmpty})
 		if err != nil {
 			checkFuzzError(t, err, lines)
 			return nil, LoadReport{}, err
@@ -35,7 +35,11 @@ func fuzzRead(t *testing.T, data, plain []byte, format Format) {
 		for range lines + 2 {
 			p, err := r.Next()
 			if err == io.EOF {
-				return out, r.Report(), nil
+				rep := r.Report()
+				if len(out) == 0 || rep.EmptyChosen != countEmpty(out, true) || rep.EmptyRejected != countEmpty(out, false) {
+					t.Fatalf("EOF after %d records; report %+v miscounts them or should have said no records", len(out), rep)
+				}
+				return out, rep, nil
 			}
 			if err != nil {
 				checkFuzzError(t, err, lines)
@@ -44,7 +48,8 @@ func fuzzRead(t *testing.T, data, plain []byte, format Format) {
 				}
 				return out, r.Report(), err
 			}
-			if p.Prompt == "" || strings.TrimSpace(p.Chosen) == "" || strings.TrimSpace(p.Rejected) == "" || p.Chosen == p.Rejected {
+			empty := strings.TrimSpace(p.Chosen) == "" || strings.TrimSpace(p.Rejected) == ""
+			if p.Prompt == "" || p.Chosen == p.Rejected || (rejectEmpty && empty) {
 				t.Fatalf("invalid pair returned: %#v", p)
 			}
 			if !utf8.ValidString(p.Prompt) || !utf8.ValidString(p.Chosen) || !utf8.ValidString(p.Rejected) {
@@ -55,8 +60,10 @@ func fuzzRead(t *testing.T, data, plain []byte, format Format) {
 		t.Fatalf("more than %d records from %d lines", lines+1, lines)
 		return nil, LoadReport{}, nil
 	}
-	strict, _, strictErr := read(false)
-	lenient, rep, lenErr := read(true)
+	strict, _, strictErr := read(false, false)
+	lenient, rep, lenErr := read(true, false)
+	read(false, true)
+	read(true, true)
 	if lenErr != nil {
 		var re *RecordError
 		if !errors.As(lenErr, &re) || !re.Fatal() {
@@ -76,6 +83,21 @@ func fuzzRead(t *testing.T, data, plain []byte, format Format) {
 	if strictErr == nil && lenErr == nil && len(strict) != len(lenient) {
 		t.Fatalf("strict read ended cleanly with %d records, lenient with %d", len(strict), len(lenient))
 	}
+}
+
+// countEmpty counts the pairs whose chosen (or rejected) response is blank.
+func countEmpty(pairs []TextPair, chosen bool) int {
+	n := 0
+	for _, p := range pairs {
+		s := p.Rejected
+		if chosen {
+			s = p.Chosen
+		}
+		if strings.TrimSpace(s) == "" {
+			n++
+		}
+	}
+	return n
 }
 
 func checkFuzzError(t *testing.T, err error, lines int) {
@@ -127,6 +149,9 @@ func FuzzAuto(f *testing.F) {
 	f.Add([]byte(goodTLDR+"\n"+goodTLDR+"\n"), true, uint16(0))
 	f.Add([]byte(goodHH+"\n"+goodHH+"\n"), true, uint16(9))
 	f.Add([]byte("\x1f\x8b\x08\x00"), false, uint16(0))
+	f.Add([]byte("\xef\xbb\xbf"+goodHH+"\n"+goodTRL+"\n"), false, uint16(0))
+	f.Add([]byte(" \n\t\n"), true, uint16(0))
+	f.Add([]byte(`{"chosen":"\n\nHuman: q\n\nAssistant:","rejected":"\n\nHuman: q\n\nAssistant: b"}`+"\n"+goodTLDR), false, uint16(0))
 	f.Fuzz(func(t *testing.T, data []byte, gz bool, cut uint16) {
 		plain := data
 		if gz {

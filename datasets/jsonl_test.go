@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // writeTemp writes content to a file named name in a fresh directory.
@@ -35,6 +36,11 @@ func gzipBytes(t *testing.T, b []byte) []byte {
 	return buf.Bytes()
 }
 
+// inventedDir holds the invented sample files written by
+// testdata/invented/gensamples.go (no real data).
+const inventedDir = "testdata/invented"
+
+// TestLoadSamples loads the invented fixtures, one per format.
 func TestLoadSamples(t *testing.T) {
 	for _, tc := range []struct {
 		file   string
@@ -66,7 +72,7 @@ func TestLoadSamples(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
-			path := filepath.Join("testdata", tc.file)
+			path := filepath.Join(inventedDir, tc.file)
 			pairs, rep, err := LoadJSONLWith(path, ReadOptions{})
 			if err != nil {
 				t.Fatal(err)
@@ -90,11 +96,11 @@ func TestLoadSamples(t *testing.T) {
 }
 
 func TestLoadGzipEqualsPlain(t *testing.T) {
-	plain, err := LoadJSONL("testdata/tldr.jsonl")
+	plain, err := LoadJSONL(filepath.Join(inventedDir, "tldr.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	gz, err := LoadJSONL("testdata/tldr.jsonl.gz")
+	gz, err := LoadJSONL(filepath.Join(inventedDir, "tldr.jsonl.gz"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,11 +111,11 @@ func TestLoadGzipEqualsPlain(t *testing.T) {
 
 func TestHHSplitKeepsTranscript(t *testing.T) {
 	// Prompt+Chosen must give back the original transcript of every sample.
-	pairs, err := LoadJSONL("testdata/hh.jsonl")
+	pairs, err := LoadJSONL(filepath.Join(inventedDir, "hh.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := os.ReadFile("testdata/hh.jsonl")
+	raw, err := os.ReadFile(filepath.Join(inventedDir, "hh.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +248,12 @@ func TestBadRecords(t *testing.T) {
 		{"empty TRL chosen (spaces)", goodTRL, `{"prompt":"p","chosen":"  \n","rejected":"b"}`, FormatAuto, "chosen", ReasonEmpty},
 		{"empty TRL message list", goodTRL, `{"prompt":[],"chosen":[],"rejected":[]}`, FormatAuto, "prompt", ReasonEmpty},
 		{"empty HH response", goodHH, `{"chosen":"\n\nHuman: q\n\nAssistant:","rejected":"\n\nHuman: q\n\nAssistant: b"}`, FormatAuto, "chosen", ReasonEmpty},
-		{"empty TLDR summary", goodTLDR, `{"info":{"post":"p"},"summaries":[{"text":""},{"text":"b"}],"choice":0}`, FormatAuto, "summaries[0].text", ReasonEmpty},
+		{"empty TLDR summary", goodTLDR, `{"info":{"post":"p"},"summaries":[{"text":""},{"text":"b"}],"choice":0}`, FormatAuto, "chosen", ReasonEmpty},
+		{"empty TRL chat reply", goodTRL, `{"prompt":[{"role":"user","content":"q"}],"chosen":[{"role":"assistant","content":"a"}],"rejected":[{"role":"assistant","content":" "}]}`, FormatAuto, "rejected", ReasonEmpty},
+		{"empty TRL prompt message", goodTRL, `{"prompt":[{"role":"user","content":""}],"chosen":[{"role":"assistant","content":"a"}],"rejected":[{"role":"assistant","content":"b"}]}`, FormatAuto, "prompt[0].content", ReasonEmpty},
+		{"format change HH after TRL", goodTRL, goodHH, FormatAuto, "", ReasonFormatChange},
+		{"format change TRL chat after HH", goodHH, `{"chosen":[{"role":"user","content":"q"},{"role":"assistant","content":"a"}],"rejected":[{"role":"user","content":"q"},{"role":"assistant","content":"b"}]}`, FormatAuto, "", ReasonFormatChange},
+		{"format change TLDR after HH", goodHH, goodTLDR, FormatAuto, "", ReasonFormatChange},
 		{"wrong type chosen number", goodTRL, `{"prompt":"p","chosen":5,"rejected":"b"}`, FormatAuto, "chosen", ReasonWrongType},
 		{"wrong type prompt null", goodTRL, `{"prompt":null,"chosen":"a","rejected":"b"}`, FormatAuto, "prompt", ReasonWrongType},
 		{"wrong type mixed string and list", goodTRL, `{"prompt":"p","chosen":[{"role":"assistant","content":"a"}],"rejected":"b"}`, FormatAuto, "chosen", ReasonWrongType},
@@ -273,7 +284,8 @@ func TestBadRecords(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			content := tc.good + "\n\n" + tc.bad + "\n" + tc.good + "\n"
 			path := writeTemp(t, "bad.jsonl", []byte(content))
-			opts := ReadOptions{Format: tc.format, MaxLineBytes: 190}
+			// Empty responses are refused only on request.
+			opts := ReadOptions{Format: tc.format, MaxLineBytes: 190, RejectEmptyResponses: tc.reason == ReasonEmpty}
 			pairs, _, err := LoadJSONLWith(path, opts)
 			var rerr *RecordError
 			if !errors.As(err, &rerr) {
@@ -290,18 +302,37 @@ func TestBadRecords(t *testing.T) {
 			if !strings.HasPrefix(err.Error(), prefix+string(tc.reason)) {
 				t.Errorf("error %q does not start with %q", err, prefix+string(tc.reason))
 			}
+			if tc.reason == ReasonFormatChange {
+				// Both lines and both formats are named.
+				f1, _, _ := LoadJSONLWith(writeTemp(t, "one.jsonl", []byte(tc.good)), ReadOptions{})
+				f3, _, _ := LoadJSONLWith(writeTemp(t, "one.jsonl", []byte(tc.bad)), ReadOptions{})
+				_, rep1, _ := LoadJSONLWith(writeTemp(t, "one.jsonl", []byte(tc.good)), ReadOptions{})
+				_, rep3, _ := LoadJSONLWith(writeTemp(t, "one.jsonl", []byte(tc.bad)), ReadOptions{})
+				if len(f1) != 1 || len(f3) != 1 {
+					t.Fatalf("the lines do not load alone")
+				}
+				want1, want3 := "line 1 was "+rep1.Format.String(), "line 3 is "+rep3.Format.String()
+				if !strings.Contains(rerr.Detail, want1) || !strings.Contains(rerr.Detail, want3) {
+					t.Errorf("error %q does not say %q and %q", err, want3, want1)
+				}
+			}
 			if pairs != nil {
 				t.Errorf("strict load returned %d pairs with its error", len(pairs))
 			}
 			// Lenient: the bad line is skipped, the good ones kept.
 			opts.Lenient = true
 			pairs, rep, err := LoadJSONLWith(path, opts)
-			if err != nil {
-				t.Fatalf("lenient load: %v", err)
-			}
 			wantGood := 0
 			if tc.good != "" {
 				wantGood = 2
+				if err != nil {
+					t.Fatalf("lenient load: %v", err)
+				}
+			} else {
+				// Nothing good is left: the load fails with "no records".
+				if !errors.As(err, &rerr) || rerr.Reason != ReasonNoRecords || !rerr.Fatal() {
+					t.Fatalf("lenient load of a file without a good record: %v, want %q", err, ReasonNoRecords)
+				}
 			}
 			if len(pairs) != wantGood || rep.Skipped != 1 || rep.ByReason[tc.reason] != 1 || len(rep.Examples) != 1 || rep.Examples[0].Line != 3 {
 				t.Errorf("lenient: %d pairs, report %v; want %d pairs and one skip at line 3", len(pairs), rep, wantGood)
@@ -482,5 +513,179 @@ func TestTLDRPrompt(t *testing.T) {
 	pairs := readAll(t, `{"info":{"post":"P","title":null},"summaries":[{"text":"x"},{"text":"y"}],"choice":0}`, ReadOptions{})
 	if len(pairs) != 1 || pairs[0] != (TextPair{"POST: P\nTL;DR:", "x", "y"}) {
 		t.Errorf("got %#v", pairs)
+	}
+}
+
+func TestEmptyResponseAccepted(t *testing.T) {
+	// An empty reply is data: returned and counted by default, refused only
+	// with RejectEmptyResponses.
+	lines := strings.Join([]string{
+		goodHH,
+		`{"chosen":"\n\nHuman: q\n\nAssistant:","rejected":"\n\nHuman: q\n\nAssistant: b"}`,
+		`{"chosen":"\n\nHuman: q\n\nAssistant: a","rejected":"\n\nHuman: q\n\nAssistant:  "}`,
+	}, "\n")
+	r, err := NewReader(strings.NewReader(lines), ReadOptions{Name: "e"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pairs []TextPair
+	for {
+		p, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		pairs = append(pairs, p)
+	}
+	rep := r.Report()
+	want := []TextPair{{"\n\nHuman: Say hi.\n\nAssistant:", " Hi!", " No."}, {"\n\nHuman: q\n\nAssistant:", "", " b"}, {"\n\nHuman: q\n\nAssistant:", " a", "  "}}
+	if !reflect.DeepEqual(pairs, want) || rep.Records != 3 || rep.EmptyChosen != 1 || rep.EmptyRejected != 1 || rep.Skipped != 0 {
+		t.Errorf("got %#v, report %+v; want %#v with 1 empty chosen, 1 empty rejected", pairs, rep, want)
+	}
+	if s := rep.String(); !strings.Contains(s, "1 empty chosen, 1 empty rejected") {
+		t.Errorf("report text %q does not count the empty replies", s)
+	}
+	for _, line := range []string{
+		`{"prompt":"p","chosen":"","rejected":"b"}`,
+		`{"prompt":[{"role":"user","content":"q"}],"chosen":[{"role":"assistant","content":""}],"rejected":[{"role":"assistant","content":"b"}]}`,
+		`{"chosen":[{"role":"user","content":"q"},{"role":"assistant","content":""}],"rejected":[{"role":"user","content":"q"},{"role":"assistant","content":"b"}]}`,
+		`{"info":{"post":"p"},"summaries":[{"text":"a"},{"text":" "}],"choice":1}`,
+	} {
+		if got := readAll(t, line, ReadOptions{}); len(got) != 1 || strings.TrimSpace(got[0].Chosen) != "" {
+			t.Errorf("%s: got %#v, want one pair with an empty chosen reply", line, got)
+		}
+		_, err := readAllErr(line, ReadOptions{RejectEmptyResponses: true})
+		var rerr *RecordError
+		if !errors.As(err, &rerr) || rerr.Reason != ReasonEmpty || rerr.Field != "chosen" {
+			t.Errorf("%s with RejectEmptyResponses: error %v, want chosen: empty field", line, err)
+		}
+	}
+}
+
+// readAllErr reads every record of content, returning the first error.
+func readAllErr(content string, opts ReadOptions) ([]TextPair, error) {
+	r, err := NewReader(strings.NewReader(content), opts)
+	if err != nil {
+		return nil, err
+	}
+	var out []TextPair
+	for {
+		p, err := r.Next()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		out = append(out, p)
+	}
+}
+
+// endless is a reader that never ends: one line of 'x' forever. It counts
+// the bytes it gave.
+type endless struct{ n int64 }
+
+func (e *endless) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'x'
+	}
+	e.n += int64(len(p))
+	return len(p), nil
+}
+
+func TestEndlessLineRefusedAtLimit(t *testing.T) {
+	// A line that never ends is refused once the limit is passed, after
+	// reading at most the limit plus one buffer (64 KiB) beyond it.
+	for _, limit := range []int{1000, 1 << 20} {
+		src := &endless{}
+		done := make(chan error, 1)
+		go func() {
+			r, err := NewReader(io.MultiReader(strings.NewReader(goodTRL+"\n"), src), ReadOptions{MaxLineBytes: limit, Name: "endless"})
+			if err != nil {
+				done <- err
+				return
+			}
+			if _, err := r.Next(); err != nil {
+				done <- err
+				return
+			}
+			_, err = r.Next()
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			var rerr *RecordError
+			if !errors.As(err, &rerr) || rerr.Reason != ReasonLineTooLong || rerr.Line != 2 {
+				t.Errorf("limit %d: error %v, want endless:2: line too long", limit, err)
+			}
+			if bound := int64(limit) + 3*(64<<10); src.n > bound {
+				t.Errorf("limit %d: read %d bytes of the endless line, want at most %d", limit, src.n, bound)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("limit %d: a never-ending line is still being read after 10 s (%d bytes)", limit, src.n)
+		}
+	}
+}
+
+func TestBOMSkipped(t *testing.T) {
+	bom := "\xef\xbb\xbf"
+	content := bom + goodTRL + "\n" + goodTRL + "\n"
+	for _, data := range [][]byte{[]byte(content), gzipBytes(t, []byte(content))} {
+		pairs, rep, err := LoadJSONLWith(writeTemp(t, "bom.jsonl", data), ReadOptions{})
+		if err != nil || len(pairs) != 2 || !rep.BOM || rep.Lines != 2 {
+			t.Errorf("got %d pairs, report %+v, error %v; want 2 pairs and the BOM reported", len(pairs), rep, err)
+		}
+		if rep != nil && !strings.Contains(rep.String(), "BOM skipped") {
+			t.Errorf("report text %q does not mention the BOM", rep.String())
+		}
+	}
+	_, rep, err := LoadJSONLWith(writeTemp(t, "nobom.jsonl", []byte(goodTRL)), ReadOptions{})
+	if err != nil || rep.BOM {
+		t.Errorf("no BOM: report %+v, error %v", rep, err)
+	}
+}
+
+func TestNoRecords(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		content []byte
+		lenient bool
+		line    int
+	}{
+		{"empty", nil, false, 1},
+		{"whitespace", []byte(" \n\t\r\n\n"), false, 3},
+		{"BOM only", []byte("\xef\xbb\xbf"), false, 1},
+		{"empty gzip", gzipBytes(t, nil), false, 1},
+		{"all skipped", []byte("{\n[1]\n"), true, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeTemp(t, "none.jsonl", tc.content)
+			pairs, _, err := LoadJSONLWith(path, ReadOptions{Lenient: tc.lenient})
+			var rerr *RecordError
+			if !errors.As(err, &rerr) || rerr.Reason != ReasonNoRecords || !rerr.Fatal() || rerr.Line != tc.line || len(pairs) != 0 {
+				t.Fatalf("got %d pairs, error %v; want %s:%d: no records", len(pairs), err, path, tc.line)
+			}
+			if !strings.HasPrefix(err.Error(), path+":") || !strings.Contains(err.Error(), "no records") {
+				t.Errorf("error %q does not name the file and say no records", err)
+			}
+		})
+	}
+}
+
+func TestFormatChangeNamesBoth(t *testing.T) {
+	// The finding: line 1 TRL chat without prompt, line 2 HH.
+	chat := `{"chosen":[{"role":"user","content":"q"},{"role":"assistant","content":"a"}],"rejected":[{"role":"user","content":"q"},{"role":"assistant","content":"b"}]}`
+	_, err := readAllErr(chat+"\n"+goodHH+"\n", ReadOptions{Name: "mix"})
+	want := `mix:2: format change: line 2 is hh ("chosen" is a transcript string), but line 1 was trl`
+	if err == nil || err.Error() != want {
+		t.Errorf("error %v, want %s", err, want)
+	}
+	// A forced format keeps its own field errors.
+	_, err = readAllErr(goodHH+"\n", ReadOptions{Name: "mix", Format: FormatTRL})
+	var rerr *RecordError
+	if !errors.As(err, &rerr) || rerr.Reason == ReasonFormatChange {
+		t.Errorf("forced format: error %v, want a field error", err)
 	}
 }

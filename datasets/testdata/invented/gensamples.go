@@ -1,9 +1,10 @@
 //go:build ignore
 
-// Command gensamples writes the sample preference files of this directory,
-// one per format, from invented text (nothing is downloaded):
+// Command gensamples writes the invented test fixtures of this directory,
+// one preference file per format, from invented text (nothing is
+// downloaded; the real data is under ../hh-rlhf):
 //
-//	cd datasets/testdata && go run gensamples.go
+//	cd datasets/testdata/invented && go run gensamples.go
 //
 // It writes trl.jsonl (string records), trl_chat.jsonl (message records),
 // hh.jsonl, tldr.jsonl and tldr.jsonl.gz. The output is deterministic. In
