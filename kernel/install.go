@@ -13,10 +13,13 @@ import (
 
 // cmdInstall builds the tools and writes the kernelspec. It is idempotent
 // and prints one line per thing it changed or found already in place.
+// The kernelspec is named after the checkout (kernelspec.CheckoutName)
+// unless --name says otherwise; a name Jupyter refuses exits 2 before
+// anything is built.
 func cmdInstall(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("install", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	name := fs.String("name", kernelspec.DefaultName, "kernelspec name")
+	name := fs.String("name", "", "kernelspec name (default: this checkout's, robustpo-<hash of its path>; "+kernelspec.DefaultName+" is the name notebooks' metadata carry)")
 	dataDir := fs.String("jupyter-data-dir", "", "Jupyter data dir (default $JUPYTER_DATA_DIR or the platform's, e.g. ~/.local/share/jupyter)")
 	withGopls := fs.Bool("with-gopls", false, "also install gopls "+kernelspec.GoplsVersion+" (autocomplete and contextual help)")
 	if err := fs.Parse(args); err != nil {
@@ -29,6 +32,12 @@ func cmdInstall(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "kernel install: unexpected argument %q\n", fs.Arg(0))
 		return exitBadInput
 	}
+	if *name != "" {
+		if err := kernelspec.ValidName(*name); err != nil {
+			fmt.Fprintf(stderr, "kernel install: %v\n", err)
+			return exitBadInput
+		}
+	}
 	wd, err := os.Getwd()
 	if err != nil {
 		fmt.Fprintf(stderr, "kernel install: %v\n", err)
@@ -38,6 +47,9 @@ func cmdInstall(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err != nil {
 		fmt.Fprintf(stderr, "kernel install: %v\n", err)
 		return exitFailed
+	}
+	if *name == "" {
+		*name = kernelspec.CheckoutName(root)
 	}
 	bin, err := kernelspec.BinDir(root)
 	if err != nil {
@@ -72,7 +84,7 @@ func cmdInstall(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "kernel install: %v\n", err)
 		return exitFailed
 	}
-	spec, err := kernelspec.NewSpec(tools, root)
+	spec, err := kernelspec.NewSpec(tools, root, *name)
 	if err != nil {
 		fmt.Fprintf(stderr, "kernel install: %v\n", err)
 		return exitFailed
@@ -83,7 +95,7 @@ func cmdInstall(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return exitBadInput
 	}
 	if changed {
-		fmt.Fprintf(stdout, "wrote kernelspec %q (%s) to %s\n", *name, kernelspec.DisplayName, path)
+		fmt.Fprintf(stdout, "wrote kernelspec %q (%s) to %s\n", *name, spec.DisplayName, path)
 	} else {
 		fmt.Fprintf(stdout, "unchanged: kernelspec %q at %s\n", *name, path)
 	}

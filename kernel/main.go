@@ -2,13 +2,18 @@
 // notebooks headlessly and opens a terminal REPL, all on the same Go Jupyter
 // client (package kernel/jupyter).
 //
-//	go run ./kernel install [--name robustpo] [--jupyter-data-dir DIR] [--with-gopls]
-//	go run ./kernel doctor
+//	go run ./kernel install [--name NAME] [--jupyter-data-dir DIR] [--with-gopls]
+//	go run ./kernel doctor [--name NAME] [--jupyter-data-dir DIR]
 //	go run ./kernel run [-o DIR] [--timeout 10m] [--html] [--kernel NAME] [--autoget] [-v] NB.ipynb...
 //	go run ./kernel repl [--out DIR] [--autoget] [-v]
 //	go run ./kernel bench [--torch] [--size tiny|gpu] [--out FILE]
 //
-// Exit status: 0 success; 1 a cell failed (compile error, error reply, a
+// install writes this checkout's kernelspec, robustpo-<hash of its path>
+// (kernelspec.CheckoutName), unless --name names another; doctor checks
+// that one and that it runs this checkout, and exits 1 when anything
+// required is missing.
+//
+// Exit status: 0 success; 1 doctor found something missing; 1 a cell failed (compile error, error reply, a
 // cell program that panicked, exited non-zero or was killed by a signal,
 // the kernel died, a per-cell timeout) or a tool could not be built; 2 bad
 // usage or bad input (missing file, not a notebook, invalid JSON, nbformat
@@ -44,8 +49,8 @@ const (
 const usage = `usage: go run ./kernel <command> [flags]
 
 commands:
-  install   build gonb and goimports at the pinned versions and install the Jupyter kernelspec
-  doctor    check the prerequisites, one line each
+  install   build gonb and goimports at the pinned versions and install this checkout's Jupyter kernelspec
+  doctor    check the prerequisites, one line each; exit 1 if any is missing
   run       execute notebooks headlessly, write executed copies (and --html pages)
   repl      an interactive terminal REPL on the GoNB kernel
   bench     time the lab's DPO step and sweep (and PyTorch's with --torch)

@@ -382,17 +382,16 @@ func TestInstallAndDoctor(t *testing.T) {
 	if fmt.Sprint(spec.Argv) != fmt.Sprint(wantArgv) {
 		t.Errorf("argv %q, want %q", spec.Argv, wantArgv)
 	}
-	if spec.DisplayName != "Go (robustpo)" || spec.Language != "go" {
+	if spec.DisplayName != "Go (robustpo: "+filepath.Base(root)+")" || spec.Language != "go" {
 		t.Errorf("display_name %q language %q", spec.DisplayName, spec.Language)
 	}
 	if spec.Env["GOEXPERIMENT"] != "simd" || spec.Env["GOMLX_NO_AUTO_INSTALL"] != "1" {
 		t.Errorf("env %v lacks GOEXPERIMENT=simd or GOMLX_NO_AUTO_INSTALL=1", spec.Env)
 	}
-	path := filepath.SplitList(spec.Env["PATH"])
 	goCmd, _ := exec.LookPath("go")
 	goAbs, _ := filepath.Abs(goCmd)
-	if len(path) < 3 || path[0] != testBinDir || path[1] != filepath.Join(testBinDir, "lsp") || path[2] != filepath.Dir(goAbs) {
-		t.Errorf("PATH %q should start with %s, its lsp dir, then %s", spec.Env["PATH"], testBinDir, filepath.Dir(goAbs))
+	if want := strings.Join([]string{testBinDir, filepath.Join(testBinDir, "lsp"), filepath.Dir(goAbs), "/usr/local/bin:/usr/bin:/bin"}, ":"); spec.Env["PATH"] != want {
+		t.Errorf("PATH %q, want only %q (not the installing shell's PATH)", spec.Env["PATH"], want)
 	}
 	if strings.Contains(spec.Env["GOFLAGS"], "-mod=") {
 		t.Errorf("GOFLAGS %q keeps -mod, which workspace mode rejects", spec.Env["GOFLAGS"])
@@ -410,15 +409,17 @@ func TestInstallAndDoctor(t *testing.T) {
 
 	for _, backend := range []string{"", "xla:cpu"} {
 		t.Setenv("GOMLX_BACKEND", backend)
-		code, stdout, _ = runKernelCmd(t, "doctor", "--name", "robustpo-test", "--jupyter-data-dir", data)
-		if code != exitOK {
-			t.Errorf("doctor exit %d", code)
+		code, stdout, stderr = runKernelCmd(t, "doctor", "--name", "robustpo-test", "--jupyter-data-dir", data)
+		// Exit 0 exactly when no line says missing (gopls and a missing
+		// jupyter are optional: "absent").
+		if missing := strings.Contains(stdout, " missing  "); (code == exitOK) == missing {
+			t.Errorf("doctor exit %d with output\n%s%s", code, stdout, stderr)
 		}
 		lines := strings.Split(strings.TrimSpace(stdout), "\n")
-		if len(lines) != 7 {
-			t.Errorf("doctor printed %d lines, want 7 (go, gonb, goimports, gopls, jupyter, kernelspec, backend):\n%s", len(lines), stdout)
+		if len(lines) != 8 {
+			t.Errorf("doctor printed %d lines, want 8 (go, gonb, goimports, gopls, jupyter, kernelspec, notebooks, backend):\n%s", len(lines), stdout)
 		}
-		for _, want := range []string{"go         ok", "gonb       ok", "goimports  ok", "kernelspec ok", specPath} {
+		for _, want := range []string{"go         ok", "gonb       ok", "goimports  ok", "kernelspec ok", specPath, "notebooks  ok"} {
 			if !strings.Contains(stdout, want) {
 				t.Errorf("doctor output lacks %q:\n%s", want, stdout)
 			}
@@ -431,9 +432,131 @@ func TestInstallAndDoctor(t *testing.T) {
 			t.Errorf("doctor output lacks %q:\n%s", wantBackend, stdout)
 		}
 	}
-	code, stdout, _ = runKernelCmd(t, "doctor", "--name", "absent-kernel", "--jupyter-data-dir", data)
-	if code != exitOK || !strings.Contains(stdout, "kernelspec missing  run: go run ./kernel install") {
-		t.Errorf("doctor with no kernelspec should say how to fix it:\n%s", stdout)
+	code, stdout, stderr = runKernelCmd(t, "doctor", "--name", "absent-kernel", "--jupyter-data-dir", data)
+	if code != exitFailed || !strings.Contains(stdout, "kernelspec missing  no kernelspec \"absent-kernel\"; run: go run ./kernel install --name absent-kernel") ||
+		!strings.Contains(stderr, "missing: kernelspec") {
+		t.Errorf("doctor with no kernelspec: exit %d, want 1, saying how to fix it:\n%s%s", code, stdout, stderr)
+	}
+	// A spec of that name on another checkout fails doctor, as does a
+	// "robustpo" spec (the notebooks' kernel) on another checkout.
+	elsewhere := spec
+	elsewhere.Argv = []string{spec.Argv[0], "--kernel", "{connection_file}", "-go_work=/some/other/clone"}
+	for _, n := range []string{"robustpo-other", kernelspec.DefaultName} {
+		if _, _, err := kernelspec.Write(data, n, &elsewhere); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, stdout, _ = runKernelCmd(t, "doctor", "--name", "robustpo-other", "--jupyter-data-dir", data)
+	if code != exitFailed || !strings.Contains(stdout, `runs the checkout "/some/other/clone", not this one (`+root+")") {
+		t.Errorf("doctor on a spec of another checkout: exit %d, want 1:\n%s", code, stdout)
+	}
+	code, stdout, _ = runKernelCmd(t, "doctor", "--name", "robustpo-test", "--jupyter-data-dir", data)
+	if code != exitFailed || !strings.Contains(stdout, "notebooks  missing") || !strings.Contains(stdout, "jupyter kernelspec remove robustpo") {
+		t.Errorf("doctor with a robustpo spec on another checkout: exit %d, want 1:\n%s", code, stdout)
+	}
+	// Names Jupyter refuses: exit 2 naming the rule, nothing written.
+	for _, bad := range []string{"../evil", "a/b", "..", ".", "with space", ""} {
+		if bad == "" {
+			continue
+		}
+		code, _, stderr = runKernelCmd(t, "install", "--name", bad, "--jupyter-data-dir", data)
+		if code != exitBadInput || !strings.Contains(stderr, kernelspec.NameRule) {
+			t.Errorf("install --name %q: exit %d, want 2 naming the rule:\n%s", bad, code, stderr)
+		}
+	}
+	if entries, _ := os.ReadDir(data); len(entries) != 1 || entries[0].Name() != "kernels" {
+		t.Errorf("the data dir holds %v, want only kernels/", entries)
+	}
+}
+
+// TestInstallPerCheckout installs from this checkout and from a second one
+// (a directory with a copy of go.mod) by default: two kernel names, each
+// spec on its own checkout, and doctor in each fails for the other's.
+func TestInstallPerCheckout(t *testing.T) {
+	data := t.TempDir()
+	wd, _ := os.Getwd()
+	root := filepath.Dir(wd)
+	clone := t.TempDir()
+	gomod, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(clone, "go.mod"), gomod, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, stdout, stderr := runKernelCmd(t, "install", "--jupyter-data-dir", data); code != exitOK {
+		t.Fatalf("install here: exit %d\n%s%s", code, stdout, stderr)
+	}
+	t.Chdir(clone)
+	if code, stdout, stderr := runKernelCmd(t, "install", "--jupyter-data-dir", data); code != exitOK {
+		t.Fatalf("install in the clone: exit %d\n%s%s", code, stdout, stderr)
+	}
+	here, there := kernelspec.CheckoutName(root), kernelspec.CheckoutName(clone)
+	if here == there {
+		t.Fatalf("two checkouts got one kernel name %q", here)
+	}
+	for r, n := range map[string]string{root: here, clone: there} {
+		_, spec, err := kernelspec.Find([]string{data}, n)
+		if err != nil {
+			t.Fatalf("no kernelspec %s for %s: %v", n, r, err)
+		}
+		if ok, got := kernelspec.PointsAt(spec, r); !ok || spec.DisplayName != "Go (robustpo: "+filepath.Base(r)+")" {
+			t.Errorf("kernelspec %s: -go_work=%s display %q, want %s", n, got, spec.DisplayName, r)
+		}
+	}
+	// Doctor in the clone checks the clone's kernel by default.
+	code, stdout, _ := runKernelCmd(t, "doctor", "--jupyter-data-dir", data)
+	if !strings.Contains(stdout, "kernelspec ok") || !strings.Contains(stdout, there) {
+		t.Errorf("doctor in the clone (exit %d):\n%s", code, stdout)
+	}
+	code, stdout, _ = runKernelCmd(t, "doctor", "--name", here, "--jupyter-data-dir", data)
+	if code != exitFailed || !strings.Contains(stdout, "not this one ("+clone+")") {
+		t.Errorf("doctor in the clone on the first checkout's kernel: exit %d, want 1:\n%s", code, stdout)
+	}
+}
+
+// TestDoctorIgnoresGoexperiment builds the command with and without
+// GOEXPERIMENT=simd and checks that both find the tools in the same bin dir.
+func TestDoctorIgnoresGoexperiment(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command twice")
+	}
+	wd, _ := os.Getwd()
+	root := filepath.Dir(wd)
+	cache := t.TempDir()
+	t.Setenv(kernelspec.BinDirEnv, "")
+	t.Setenv("XDG_CACHE_HOME", cache)
+	bin, err := kernelspec.BinDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tools := kernelspec.ToolsIn(bin)
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{tools.Gonb, tools.Goimports} {
+		if err := os.Symlink(filepath.Join(testBinDir, filepath.Base(p)), p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var outs []string
+	for _, exp := range []string{"", "simd"} {
+		exe := filepath.Join(t.TempDir(), "kernel")
+		build := exec.Command("go", "build", "-o", exe, ".")
+		build.Env = kernelspec.MergeEnv(os.Environ(), map[string]string{"GOEXPERIMENT": exp})
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("GOEXPERIMENT=%s go build: %v\n%s", exp, err, out)
+		}
+		cmd := exec.Command(exe, "doctor", "--jupyter-data-dir", t.TempDir())
+		cmd.Env = kernelspec.MergeEnv(os.Environ(), map[string]string{"GOEXPERIMENT": exp})
+		out, _ := cmd.Output()
+		if !strings.Contains(string(out), "gonb       ok       "+tools.Gonb) {
+			t.Errorf("GOEXPERIMENT=%s: doctor does not find gonb in %s:\n%s", exp, bin, out)
+		}
+		outs = append(outs, string(out))
+	}
+	if outs[0] != outs[1] {
+		t.Errorf("doctor differs with GOEXPERIMENT:\n--- none\n%s--- simd\n%s", outs[0], outs[1])
 	}
 }
 

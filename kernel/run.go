@@ -28,6 +28,9 @@ type runConfig struct {
 }
 
 // knownKernels are the kernelspec names this runner executes: all run GoNB.
+// Checkout kernelspec names (robustpo-<hash>, kernelspec.CheckoutName) are
+// accepted too. Whatever the name, the runner starts this checkout's own
+// gonb on this checkout, never the kernelspec installed under that name.
 var knownKernels = []string{kernelspec.DefaultName, "gonb", "go"}
 
 // parseInterleaved parses flags that may appear before or after positional
@@ -91,7 +94,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			name = nb.KernelName()
 		}
 		if name != "" && !isKnownKernel(name) {
-			fmt.Fprintf(stderr, "kernel run: %s: unknown kernel name %q (this runner runs GoNB: %s)\n", p, name, strings.Join(knownKernels, ", "))
+			fmt.Fprintf(stderr, "kernel run: %s: unknown kernel name %q (this runner runs GoNB: %s)\n", p, name, strings.Join(knownKernels, ", ")+", "+kernelspec.DefaultName+"-<hash>")
 			return exitBadInput
 		}
 		base := strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))
@@ -121,6 +124,9 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func isKnownKernel(name string) bool {
+	if rest, ok := strings.CutPrefix(name, kernelspec.DefaultName+"-"); ok && rest != "" && kernelspec.ValidName(name) == nil {
+		return true
+	}
 	for _, k := range knownKernels {
 		if k == name {
 			return true

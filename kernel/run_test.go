@@ -190,3 +190,14 @@ func TestReplDisplay(t *testing.T) {
 		t.Errorf("stderr: %s", errOut.String())
 	}
 }
+
+func TestKnownKernelNames(t *testing.T) {
+	for name, want := range map[string]bool{
+		"robustpo": true, "gonb": true, "go": true, "robustpo-1a2b3c4d": true, "robustpo-test": true,
+		"robustpo-": false, "robustpo-a/b": false, "python3": false, "robustpo-<hash>": false,
+	} {
+		if got := isKnownKernel(name); got != want {
+			t.Errorf("isKnownKernel(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

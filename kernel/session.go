@@ -71,7 +71,7 @@ func kernelCommand(ctx context.Context, log io.Writer) (argv, env []string, err 
 	if _, err := kernelspec.Build(ctx, root, tools, log); err != nil {
 		return nil, nil, err
 	}
-	spec, err := kernelspec.NewSpec(tools, root)
+	spec, err := kernelspec.NewSpec(tools, root, kernelspec.DefaultName)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -57,7 +57,7 @@ type jupyterServer struct {
 }
 
 // startJupyter installs the kernelspec into a fresh data dir (`go run
-// ./kernel install`), starts `jupyter notebook` on 127.0.0.1 and waits until
+// ./kernel install --name robustpo`), starts `jupyter notebook` on 127.0.0.1 and waits until
 // it answers. The server is stopped when the test ends.
 func startJupyter(t *testing.T, jupyter string) *jupyterServer {
 	t.Helper()
@@ -70,7 +70,9 @@ func startJupyter(t *testing.T, jupyter string) *jupyterServer {
 	}
 	env := append(os.Environ(), "JUPYTER_DATA_DIR="+data, "JUPYTER_CONFIG_DIR="+cfg, "JUPYTER_RUNTIME_DIR="+runtime,
 		"JUPYTER_PATH=", "IPYTHONDIR="+filepath.Join(base, "ipython"))
-	install := exec.Command("go", "run", "./kernel", "install", "--jupyter-data-dir", data)
+	// --name robustpo: the name the notebooks' metadata carry, so that they
+	// open on this checkout's kernel without asking (and save unchanged).
+	install := exec.Command("go", "run", "./kernel", "install", "--name", "robustpo", "--jupyter-data-dir", data)
 	install.Dir = ".."
 	install.Env = env
 	if out, err := install.CombinedOutput(); err != nil {

@@ -13,13 +13,23 @@
 // so that GoNB starts every notebook with a go.work that uses the repository:
 // cells import github.com/robustpo/robustpo/... and its pinned dependencies
 // without `go get`. Its env sets GOEXPERIMENT=simd, GOMLX_NO_AUTO_INSTALL=1,
-// GOFLAGS without -mod (workspace mode rejects -mod=mod) and a PATH that
-// starts with the bin dir (goimports, gopls) and the Go toolchain's bin dir.
+// GOFLAGS without -mod (workspace mode rejects -mod=mod) and a minimal PATH:
+// the bin dir (goimports, gopls), the Go toolchain's bin dir and the system
+// dirs (SystemPath), not the installing shell's PATH.
+//
+// Each checkout installs its own kernelspec, named CheckoutName(root)
+// ("robustpo-<hash of the root path>", shown as "Go (robustpo: <dir>)"),
+// so that two clones get two kernels and Jupyter never runs one clone's
+// cells against the other's code. Notebooks' metadata name DefaultName
+// ("robustpo"); when no kernelspec of that name is installed Jupyter asks
+// which kernel to use, and the user picks the checkout's.
 package kernelspec
 
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,11 +45,57 @@ import (
 // ModulePath is this repository's module path.
 const ModulePath = "github.com/robustpo/robustpo"
 
-// DefaultName is the default kernelspec name.
+// DefaultName is the kernelspec name notebooks' metadata carry. `kernel
+// install` writes CheckoutName(root) unless asked for another name
+// (--name robustpo installs this name, tied to that one checkout).
 const DefaultName = "robustpo"
 
-// DisplayName is the kernelspec display name shown by Jupyter.
+// DisplayName is the display name recorded in notebooks' metadata and of a
+// kernelspec installed as DefaultName.
 const DisplayName = "Go (robustpo)"
+
+// CheckoutName returns the kernelspec name of the checkout at root:
+// "robustpo-" and 8 hex digits of the SHA-256 of the cleaned absolute root
+// path, so that each clone installs its own kernel.
+func CheckoutName(root string) string {
+	sum := sha256.Sum256([]byte(filepath.Clean(root)))
+	return DefaultName + "-" + hex.EncodeToString(sum[:4])
+}
+
+// DisplayNameFor returns the display name of kernelspec name for the
+// checkout at root: DisplayName for DefaultName (so that saving a notebook
+// in Jupyter keeps its metadata), else "Go (robustpo: <root's dir name>)".
+func DisplayNameFor(name, root string) string {
+	if name == DefaultName {
+		return DisplayName
+	}
+	return "Go (robustpo: " + filepath.Base(root) + ")"
+}
+
+// NameRule states Jupyter's rule for kernelspec names.
+const NameRule = "kernelspec names may contain only ASCII letters, digits, '.', '_' and '-', and may not be \".\" or \"..\""
+
+var nameRe = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+
+// ValidName reports whether name is a kernelspec name Jupyter accepts
+// (jupyter_client's rule, which also rules out path separators).
+func ValidName(name string) error {
+	if !nameRe.MatchString(name) || name == "." || name == ".." {
+		return fmt.Errorf("kernelspec: invalid kernel name %q: %s", name, NameRule)
+	}
+	return nil
+}
+
+// PointsAt reports whether spec runs GoNB on the checkout at root (its argv
+// has -go_work=<root>), and returns the root it uses ("" when none).
+func PointsAt(spec *Spec, root string) (bool, string) {
+	for _, a := range spec.Argv {
+		if r, ok := strings.CutPrefix(a, "-go_work="); ok {
+			return filepath.Clean(r) == filepath.Clean(root), r
+		}
+	}
+	return false, ""
+}
 
 // GoplsVersion is the gopls version installed by InstallGopls (the newest
 // that builds with Go 1.26).
@@ -108,19 +164,26 @@ func BinDir(root string) (string, error) {
 	return filepath.Join(cache, "robustpo", "bin", "gonb-"+ver+"-"+goVersion()), nil
 }
 
-// goVersion returns the Go release, e.g. "go1.26.8" (runtime.Version() may
-// carry experiment suffixes such as " X:simd", unsafe in a PATH entry).
+// goVersion returns the Go release, e.g. "go1.26.8". runtime.Version()
+// carries the experiments this program was built with ("go1.26.8-X:simd"):
+// they are dropped, so that the bin dir does not depend on the GOEXPERIMENT
+// of the shell that ran `go run ./kernel` (the tools are built without it).
 func goVersion() string {
-	v := strings.Fields(runtime.Version())
+	return versionName(runtime.Version())
+}
+
+func versionName(rv string) string {
+	v := strings.Fields(rv)
 	if len(v) == 0 {
 		return "unknown"
 	}
+	base, _, _ := strings.Cut(v[0], "-X:")
 	return strings.Map(func(r rune) rune {
 		if r == '.' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
 			return r
 		}
 		return '_'
-	}, v[0])
+	}, base)
 }
 
 func exe(name string) string {
@@ -172,9 +235,12 @@ func GoCommand() (string, error) {
 }
 
 // toolEnv is the environment for go build/install: GOWORK=off so that a
-// stray go.work cannot change the versions pinned by the repository's go.mod.
+// stray go.work cannot change the versions pinned by the repository's go.mod,
+// and GOEXPERIMENT empty so that the tools are the same whatever the
+// caller's GOEXPERIMENT (the bin dir's name does not carry it; the cells get
+// GOEXPERIMENT=simd from the kernelspec's env).
 func toolEnv() []string {
-	return append(os.Environ(), "GOWORK=off")
+	return MergeEnv(os.Environ(), map[string]string{"GOWORK": "off", "GOEXPERIMENT": ""})
 }
 
 // Build builds gonb and goimports from the repository's go.mod pins into
@@ -215,7 +281,7 @@ func InstallGopls(ctx context.Context, t Tools, log io.Writer) (bool, error) {
 		return false, err
 	}
 	cmd := exec.CommandContext(ctx, goCmd, "install", "golang.org/x/tools/gopls@"+GoplsVersion)
-	cmd.Env = append(toolEnv(), "GOBIN="+t.GoplsDir, "GOFLAGS=")
+	cmd.Env = MergeEnv(toolEnv(), map[string]string{"GOBIN": t.GoplsDir, "GOFLAGS": ""})
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if log != nil {
@@ -240,15 +306,26 @@ func sanitizeGoflags(v string) string {
 	return strings.Join(keep, " ")
 }
 
+// SystemPath is the tail of the kernel's PATH: the system dirs, where the C
+// toolchain and the usual commands live.
+func SystemPath() string {
+	if runtime.GOOS == "windows" {
+		root := os.Getenv("SystemRoot")
+		return strings.Join([]string{filepath.Join(root, "System32"), root}, string(os.PathListSeparator))
+	}
+	return "/usr/local/bin:/usr/bin:/bin"
+}
+
 // Env returns the variables the kernel needs, as a map (kernelspec form):
 // GOEXPERIMENT=simd, GOMLX_NO_AUTO_INSTALL=1, GOFLAGS (sanitized) and PATH
-// = bin dir, its gopls dir, Go's bin dir, then the current PATH.
+// = bin dir, its gopls dir, Go's bin dir, then SystemPath (not the
+// installing shell's PATH, which a kernelspec would freeze).
 func Env(t Tools) (map[string]string, error) {
 	goCmd, err := GoCommand()
 	if err != nil {
 		return nil, err
 	}
-	path := strings.Join([]string{t.Dir, t.GoplsDir, filepath.Dir(goCmd), os.Getenv("PATH")}, string(os.PathListSeparator))
+	path := strings.Join([]string{t.Dir, t.GoplsDir, filepath.Dir(goCmd), SystemPath()}, string(os.PathListSeparator))
 	return map[string]string{
 		"GOEXPERIMENT":          "simd",
 		"GOMLX_NO_AUTO_INSTALL": "1",
@@ -287,13 +364,14 @@ type Spec struct {
 	Metadata      map[string]any    `json:"metadata,omitempty"`
 }
 
-// NewSpec returns the kernelspec for the tools in t and the repo at root.
-func NewSpec(t Tools, root string) (*Spec, error) {
+// NewSpec returns the kernelspec for the tools in t and the repo at root,
+// to be installed as name (see DisplayNameFor).
+func NewSpec(t Tools, root, name string) (*Spec, error) {
 	env, err := Env(t)
 	if err != nil {
 		return nil, err
 	}
-	return &Spec{Argv: Argv(t, root), DisplayName: DisplayName, Language: "go",
+	return &Spec{Argv: Argv(t, root), DisplayName: DisplayNameFor(name, root), Language: "go",
 		InterruptMode: "message", Env: env}, nil
 }
 
@@ -356,10 +434,11 @@ func Find(dirs []string, name string) (string, *Spec, error) {
 }
 
 // Write writes spec to dataDir/kernels/name/kernel.json. It reports whether
-// the file changed (false when identical content was already there).
+// the file changed (false when identical content was already there). A name
+// Jupyter refuses (ValidName) is an error.
 func Write(dataDir, name string, spec *Spec) (path string, changed bool, err error) {
-	if name == "" || strings.ContainsAny(name, `/\ `) {
-		return "", false, fmt.Errorf("kernelspec: invalid kernel name %q (no spaces or slashes)", name)
+	if err := ValidName(name); err != nil {
+		return "", false, err
 	}
 	dir := filepath.Join(dataDir, "kernels", name)
 	path = filepath.Join(dir, "kernel.json")

@@ -37,7 +37,7 @@ func TestBinDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(d, "/tmp/xdg-cache-test/robustpo/bin/gonb-v0.11.4-go") || strings.ContainsAny(d, ": ") {
+	if !strings.HasPrefix(d, "/tmp/xdg-cache-test/robustpo/bin/gonb-v0.11.4-go") || strings.ContainsAny(d, ": ") || strings.Contains(d, "X_") {
 		t.Errorf("BinDir = %q: want the cache dir, keyed by versions, no ':' or spaces (it goes into PATH)", d)
 	}
 	t.Setenv(BinDirEnv, "/opt/tools")
@@ -72,7 +72,7 @@ func TestMergeEnv(t *testing.T) {
 func TestWriteFindIdempotent(t *testing.T) {
 	dir := t.TempDir()
 	tools := ToolsIn("/opt/bin")
-	spec, err := NewSpec(tools, "/src/robustpo")
+	spec, err := NewSpec(tools, "/src/robustpo", DefaultName)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,6 +95,105 @@ func TestWriteFindIdempotent(t *testing.T) {
 	}
 	if _, _, err := Write(dir, "bad/name", spec); err == nil {
 		t.Errorf("a name with a slash was accepted")
+	}
+	// Write never leaves dir/kernels.
+	for _, bad := range []string{"..", ".", "../escape", "a/../../b"} {
+		if _, _, err := Write(dir, bad, spec); err == nil {
+			t.Errorf("Write accepted %q", bad)
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 || entries[0].Name() != "kernels" {
+		t.Errorf("Write created %v in the data dir, want only kernels/", entries)
+	}
+}
+
+func TestValidName(t *testing.T) {
+	cases := map[string]bool{
+		"robustpo": true, "robustpo-1a2b3c4d": true, "Go_1.26": true, "a": true, "...": true,
+		"": false, ".": false, "..": false, "a/b": false, `a\b`: false, "../x": false,
+		"has space": false, "é": false, "a:b": false, "x\n": false,
+	}
+	for name, want := range cases {
+		err := ValidName(name)
+		if (err == nil) != want {
+			t.Errorf("ValidName(%q) = %v, want valid=%v", name, err, want)
+		}
+		if err != nil && !strings.Contains(err.Error(), NameRule) {
+			t.Errorf("ValidName(%q) error %q does not state the rule", name, err)
+		}
+	}
+}
+
+func TestCheckoutNames(t *testing.T) {
+	a, b := "/src/one/robustpo", "/src/two/robustpo"
+	na, nb := CheckoutName(a), CheckoutName(b)
+	if na == nb {
+		t.Errorf("two checkouts share the kernel name %q", na)
+	}
+	for _, n := range []string{na, nb} {
+		if !strings.HasPrefix(n, "robustpo-") || len(n) != len("robustpo-")+8 || ValidName(n) != nil {
+			t.Errorf("CheckoutName = %q, want robustpo-<8 hex digits>, a valid name", n)
+		}
+	}
+	if CheckoutName(a+"/") != na || CheckoutName(a) != na {
+		t.Errorf("CheckoutName is not stable for one root")
+	}
+	if got := DisplayNameFor(na, a); got != "Go (robustpo: robustpo)" {
+		t.Errorf("DisplayNameFor(%q) = %q", na, got)
+	}
+	if got := DisplayNameFor(DefaultName, a); got != DisplayName {
+		t.Errorf("DisplayNameFor(DefaultName) = %q, want %q (notebooks' metadata)", got, DisplayName)
+	}
+	tools := ToolsIn("/opt/bin")
+	sa, _ := NewSpec(tools, a, na)
+	sb, _ := NewSpec(tools, b, nb)
+	if ok, _ := PointsAt(sa, a); !ok {
+		t.Errorf("spec of %s does not point at it: %q", a, sa.Argv)
+	}
+	if ok, other := PointsAt(sb, a); ok || other != b {
+		t.Errorf("PointsAt(spec of %s, %s) = %v, %q", b, a, ok, other)
+	}
+	if ok, other := PointsAt(&Spec{Argv: []string{"gonb", "--kernel", "x"}}, a); ok || other != "" {
+		t.Errorf("PointsAt without -go_work = %v, %q", ok, other)
+	}
+}
+
+func TestEnvPathMinimal(t *testing.T) {
+	t.Setenv("PATH", os.Getenv("PATH")+string(os.PathListSeparator)+"/home/someone/private/bin")
+	tools := ToolsIn("/opt/bin")
+	env, err := Env(tools)
+	if err != nil {
+		t.Fatal(err)
+	}
+	goCmd, _ := GoCommand()
+	want := strings.Join([]string{"/opt/bin", "/opt/bin/lsp", filepath.Dir(goCmd), "/usr/local/bin", "/usr/bin", "/bin"}, string(os.PathListSeparator))
+	if env["PATH"] != want {
+		t.Errorf("kernel PATH = %q, want %q (not the installing shell's PATH)", env["PATH"], want)
+	}
+}
+
+func TestVersionNameDropsExperiments(t *testing.T) {
+	for in, want := range map[string]string{
+		"go1.26.8": "go1.26.8", "go1.26.8-X:simd": "go1.26.8", "go1.26.8-X:simd,jsonv2": "go1.26.8",
+		"go1.27rc1 X:simd": "go1.27rc1", "devel go1.27-abcdef": "devel", "": "unknown",
+	} {
+		if got := versionName(in); got != want {
+			t.Errorf("versionName(%q) = %q, want %q", in, got, want)
+		}
+	}
+	env := toolEnv()
+	n := 0
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "GOEXPERIMENT=") {
+			n++
+			if kv != "GOEXPERIMENT=" {
+				t.Errorf("tools built with %s", kv)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("toolEnv sets GOEXPERIMENT %d times, want once (empty)", n)
 	}
 }
 
