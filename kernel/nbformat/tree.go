@@ -58,17 +58,22 @@ func (f *fields) fail(key string, v any, want string) {
 	}
 }
 
-func (f *fields) str(key string) string {
+// member returns the member key as a T, or T's zero value when it is absent
+// or null; a member of another type records an error saying it wants want.
+func member[T any](f *fields, key, want string) T {
+	var zero T
 	v, ok := f.get(key)
 	if !ok {
-		return ""
+		return zero
 	}
-	s, isStr := v.(string)
-	if !isStr {
-		f.fail(key, v, "a string")
+	t, isT := v.(T)
+	if !isT {
+		f.fail(key, v, want)
 	}
-	return s
+	return t
 }
+
+func (f *fields) str(key string) string { return member[string](f, key, "a string") }
 
 func (f *fields) integer(key string) *int {
 	v, ok := f.get(key)
@@ -85,28 +90,10 @@ func (f *fields) integer(key string) *int {
 }
 
 func (f *fields) object(key string) map[string]any {
-	v, ok := f.get(key)
-	if !ok {
-		return nil
-	}
-	m, isMap := v.(map[string]any)
-	if !isMap {
-		f.fail(key, v, "an object")
-	}
-	return m
+	return member[map[string]any](f, key, "an object")
 }
 
-func (f *fields) list(key string) []any {
-	v, ok := f.get(key)
-	if !ok {
-		return nil
-	}
-	l, isList := v.([]any)
-	if !isList {
-		f.fail(key, v, "a list")
-	}
-	return l
-}
+func (f *fields) list(key string) []any { return member[[]any](f, key, "a list") }
 
 // text reads a string or list of strings, joined.
 func (f *fields) text(key string) *MultilineString {
