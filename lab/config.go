@@ -119,8 +119,8 @@ type Config struct {
 	Policy PolicyKind
 	// Beta is β > 0 (0 means 0.1).
 	Beta float64
-	// Gamma ≥ 0 weights KL(π_ref‖π_θ) in EDPO, PDPO and with a PairLoss
-	// (0: no penalty).
+	// Gamma ≥ 0 weights KL(π_ref‖π_θ) in EDPO, PDPO, Distill and with a
+	// PairLoss (0: no penalty).
 	Gamma float64
 	// Epsilon is CDPO's label smoothing in [0, 0.5) (0 means 0.1).
 	Epsilon float64

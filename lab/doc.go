@@ -19,6 +19,7 @@
 //	IPO      E (Δh − 1/(2β))²
 //	CDPO     −E [(1−ε)·log σ(β·Δh) + ε·log σ(−β·Δh)]          (ε = Epsilon)
 //	Distill  E_ρ (Δr − β·Δh)²  against the reward members' mean
+//	         (+ γ·KL(π_ref‖π) when γ > 0)
 //	EDPO     min over members of the distillation loss (Aggregation:
 //	         MinPerBatch, MinPerExample or Hull; SoftMinTemperature τ > 0
 //	         a soft minimum) + γ·KL(π_ref‖π)

@@ -24,7 +24,9 @@ const (
 	// losses.CDPOPair(ε)).
 	CDPO
 	// Distill: L = E_ρ (Δr − β·Δh)² against one reward model (the ensemble
-	// mean when EnsembleSize > 1) on the pairs selected by DistillPairs (losses.Distill).
+	// mean when EnsembleSize > 1) on the pairs selected by DistillPairs
+	// (losses.Distill), plus Gamma·KL(π_ref‖π_θ) when Gamma > 0: the
+	// ablation that separates e-DPO's minimum over members from its KL term.
 	Distill
 	// EDPO: pessimistic ensemble distillation min_i L_distill(r_i) under
 	// Aggregation (a soft minimum when SoftMinTemperature > 0), plus
@@ -55,8 +57,9 @@ type methodSpec struct {
 	// ensemble: the loss takes a minimum over members (Aggregation,
 	// SoftMinTemperature; EnsembleSize defaults to 3).
 	ensemble bool
-	// kl: the objective adds Gamma·KL(π_ref‖π_θ).
-	kl bool
+	// kl: the objective adds Gamma·KL(π_ref‖π_θ); klIfGamma: it does when
+	// Gamma > 0.
+	kl, klIfGamma bool
 	// pair returns the per-pair loss of a preference method, CDPO's ε being
 	// eps (a [C, B] node of a batched graph) or, when eps is nil, cfg.Epsilon.
 	pair func(cfg Config, eps *Node) losses.PairLoss
@@ -81,8 +84,13 @@ var methodSpecs = [...]methodSpec{
 			return losses.CDPOPair(c.Epsilon)
 		},
 		label: func(c Config) string { return fmt.Sprintf(" ε=%g", c.Epsilon) }},
-	Distill: {name: "Distill", rewards: true, distill: true, meanMember: true, batched: true,
-		label: func(c Config) string { return " " + c.DistillPairs.String() }},
+	Distill: {name: "Distill", rewards: true, distill: true, meanMember: true, klIfGamma: true, batched: true,
+		label: func(c Config) string {
+			if c.Gamma > 0 {
+				return fmt.Sprintf(" γ=%g %v", c.Gamma, c.DistillPairs)
+			}
+			return " " + c.DistillPairs.String()
+		}},
 	EDPO: {name: "EDPO", rewards: true, distill: true, ensemble: true, kl: true, batched: true,
 		label: func(c Config) string {
 			agg := c.Aggregation.String()
@@ -163,9 +171,10 @@ func (c Config) pairLoss(eps *Node) losses.PairLoss {
 }
 
 // klTerm reports whether c's objective adds Gamma·KL(π_ref‖π_θ): always for
-// PDPO and EDPO (Gamma may be 0), and for a Config.PairLoss when Gamma > 0.
+// PDPO and EDPO (Gamma may be 0), and for Distill and a Config.PairLoss when
+// Gamma > 0.
 func (c Config) klTerm() bool {
-	return c.Method.hasKL() || (c.PairLoss != nil && c.Gamma > 0)
+	return c.Method.hasKL() || ((c.PairLoss != nil || c.Method.spec().klIfGamma) && c.Gamma > 0)
 }
 
 // objective returns c's loss without the KL term, [...]: the losses

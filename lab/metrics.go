@@ -23,6 +23,10 @@ import (
 //
 //	oracle/reward            E_x E_π r*
 //	oracle/regret            J(π*) − J(π) ≥ 0
+//	oracle/normalized_regret (J(π) − J(π_ref)) / (J(π*) − J(π_ref)): 1 at π*, 0 at
+//	                         π_ref (what not training gives), < 0 worse than π_ref;
+//	                         comparable across β, where regret is not (each β is
+//	                         its own objective); NaN when r* is constant per prompt
 //	oracle/tv_optimal        mean over prompts of ½·Σ_y |π(y|x) − π*(y|x)|
 //	winrate/vs_ref           E_x E_{y∼π, y'∼π_ref} σ(r*(y) − r*(y')), exact (no sampling, no CI)
 func (pr *problem) metricNames() []string {
@@ -30,7 +34,8 @@ func (pr *problem) metricNames() []string {
 		"logps/chosen", "logps/rejected", "implicit_reward/max_abs", "grad_weight", "kl/reverse", "kl/forward",
 		"mass/train_support"}
 	if pr.data.HasOracle() {
-		names = append(names, "oracle/reward", "oracle/regret", "oracle/tv_optimal", "winrate/vs_ref")
+		names = append(names, "oracle/reward", "oracle/regret", "oracle/normalized_regret", "oracle/tv_optimal",
+			"winrate/vs_ref")
 	}
 	for _, n := range pr.probNames() {
 		names = append(names, "prob/"+n)
@@ -102,6 +107,7 @@ type metricsPlan struct {
 	refP []float64 // π_ref [P·R]
 	rs   []float64 // r* [P·R], nil without oracle
 	win  []float64 // W [P·R]
+	jRef float64   // J(π_ref) = mean_x E_{π_ref} r* (its KL term is 0)
 	opt  map[float64]optimum
 }
 
@@ -126,8 +132,10 @@ func newMetricsPlan(pr *problem) *metricsPlan {
 					j := x*pr.r + y2
 					mp.win[i] += mp.refP[j] * sigmoid(mp.rs[i]-mp.rs[j])
 				}
+				mp.jRef += mp.refP[i] * mp.rs[i]
 			}
 		}
+		mp.jRef /= float64(pr.p)
 	}
 	return mp
 }
@@ -199,6 +207,7 @@ func (mp *metricsPlan) metrics(theta []float64, loss, beta float64, support [][]
 	if mp.rs != nil {
 		m["oracle/reward"] = reward / float64(pr.p)
 		m["oracle/regret"] = o.j - jpi/float64(pr.p)
+		m["oracle/normalized_regret"] = normalizedRegret(jpi/float64(pr.p), mp.jRef, o.j)
 		m["oracle/tv_optimal"] = tv / float64(pr.p)
 		m["winrate/vs_ref"] = win / float64(pr.p)
 	}
@@ -206,6 +215,17 @@ func (mp *metricsPlan) metrics(theta []float64, loss, beta float64, support [][]
 		m["prob/"+name] = math.Exp(lp[y])
 	}
 	return m
+}
+
+// normalizedRegret returns (J(π) − J(π_ref)) / (J(π*) − J(π_ref)), NaN when
+// π* gains nothing over π_ref (J(π*) − J(π_ref) ≤ 1e-12·max(1, |J(π*)|):
+// r* constant per prompt, or β so large that π* is π_ref to rounding).
+func normalizedRegret(j, jRef, jOpt float64) float64 {
+	gain := jOpt - jRef
+	if !(gain > 1e-12*math.Max(1, math.Abs(jOpt))) {
+		return math.NaN()
+	}
+	return (j - jRef) / gain
 }
 
 // addPairMetrics sets the metrics of the labelled pairs in m, means over the

@@ -100,6 +100,7 @@ func directMetrics(pr *problem, theta []float64, loss, beta float64) map[string]
 			}
 		}
 		m["oracle/regret"] = J(opt) - J(pi)
+		m["oracle/normalized_regret"] = (J(pi) - J(ref)) / (J(opt) - J(ref))
 	}
 	if pr.p == 1 && pr.r <= 16 {
 		for y := range pr.r {
@@ -143,5 +144,51 @@ func TestMetricsPlanMatchesDirect(t *testing.T) {
 				t.Errorf("%s β=%v: oracle/regret = %g away from π*, want > 0", data.Name, beta, got["oracle/regret"])
 			}
 		}
+	}
+}
+
+// TestNormalizedRegretEnds checks oracle/normalized_regret at its two anchors
+// on a random bandit: 0 at θ = 0 (π = π_ref) and 1 at the tabular θ = r*/β
+// (π = π* ∝ π_ref·exp(r*/β)), at three β; and NaN when r* is constant per
+// prompt (π* = π_ref: nothing to gain).
+func TestNormalizedRegretEnds(t *testing.T) {
+	data := testBandit(t, 3, 5, 0, 12)
+	pr, err := newProblem(data, Tabular)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := newMetricsPlan(pr)
+	for _, beta := range []float64{0.1, 0.5, 3} {
+		plan.prepare(beta)
+		zero := make([]float64, pr.numParams())
+		if got := plan.metrics(zero, 0, beta, data.Support())["oracle/normalized_regret"]; math.Abs(got) > 1e-12 {
+			t.Errorf("β=%v: at π_ref normalized regret = %g, want 0", beta, got)
+		}
+		opt := flatten(data.Oracle)
+		for i := range opt {
+			opt[i] /= beta
+		}
+		if got := plan.metrics(opt, 0, beta, data.Support())["oracle/normalized_regret"]; math.Abs(got-1) > 1e-9 {
+			t.Errorf("β=%v: at π* normalized regret = %.12f, want 1", beta, got)
+		}
+	}
+	flat := *data
+	flat.Oracle = make([][]float64, len(data.Oracle))
+	for x := range flat.Oracle {
+		flat.Oracle[x] = make([]float64, len(data.Oracle[x]))
+		for y := range flat.Oracle[x] {
+			flat.Oracle[x][y] = float64(x)
+		}
+	}
+	fpr, err := newProblem(&flat, Tabular)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fplan := newMetricsPlan(fpr)
+	fplan.prepare(0.5)
+	theta := make([]float64, fpr.numParams())
+	theta[1] = 1
+	if got := fplan.metrics(theta, 0, 0.5, flat.Support())["oracle/normalized_regret"]; !math.IsNaN(got) {
+		t.Errorf("constant r*: normalized regret = %g, want NaN", got)
 	}
 }

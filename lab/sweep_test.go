@@ -83,6 +83,8 @@ func TestSweepEqualsTrain(t *testing.T) {
 			Grid{Vary("Epsilon", 0.05, 0.2), Vary("Beta", 0.5, 1)}},
 		{"Distill PlusRefSamples", tab, Config{Method: Distill, Steps: 30, DistillPairs: PlusRefSamples, RefPairs: 16, RewardSteps: 40, LogEvery: 10, BatchSize: 7},
 			Grid{Vary("Seed", 1, 2), Vary("Beta", 0.3, 0.6)}},
+		{"Distill with and without KL", tab, Config{Method: Distill, Steps: 30, RewardSteps: 40, LogEvery: 10},
+			Grid{Vary("Gamma", 0, 0.3, 3), Vary("Beta", 0.3, 0.6)}},
 		{"EDPO MinPerBatch", lin, Config{Method: EDPO, Steps: 30, RewardSteps: 40, LogEvery: 10},
 			Grid{Vary("Gamma", 0, 0.2), Vary("Seed", 5, 6)}},
 		{"EDPO MinPerExample", tab, Config{Method: EDPO, Aggregation: losses.MinPerExample, EnsembleSize: 2, Steps: 30, RewardSteps: 40, LogEvery: 15},

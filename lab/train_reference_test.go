@@ -40,6 +40,7 @@ func TestTrainMatchesAutodiff(t *testing.T) {
 		{Method: CDPO, Beta: 0.7, Epsilon: 0.1},
 		{Method: PDPO, Beta: 0.2, Gamma: 0.5},
 		{Method: Distill, Beta: 0.4, RewardSteps: 40},
+		{Method: Distill, Beta: 0.4, Gamma: 0.3, RewardSteps: 40},
 		{Method: EDPO, Beta: 0.4, Gamma: 0.3, RewardSteps: 40},
 		{Method: EDPO, Beta: 0.4, Aggregation: losses.MinPerExample, RewardSteps: 40, BatchSize: 7},
 		{Method: EDPO, Beta: 0.4, Gamma: 0.1, Aggregation: losses.Hull, DistillPairs: AllPairs, RewardSteps: 40},
