@@ -4,6 +4,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/janpfeifer/gonb/gonbui"
+	"github.com/janpfeifer/gonb/gonbui/protocol"
+	"github.com/robustpo/robustpo/lab/internal/render"
 )
 
 // Check states a claim of a notebook and verifies it: when ok it prints
@@ -28,4 +32,28 @@ func check(w io.Writer, ok bool, claim string, args ...any) {
 		panic("claim failed: " + msg)
 	}
 	fmt.Fprintln(w, "✓ "+msg)
+}
+
+// Markdown shows a paragraph of prose whose numbers come from code: in a
+// notebook as one text/markdown output (with text/plain beside it, for
+// exports that keep only text), elsewhere printed to standard output. The
+// text is formatted with args as by fmt.Sprintf; LaTeX math ($\pi_{ref}$)
+// renders in Jupyter:
+//
+//	lab.Markdown("At ρ = %.1f e-DPO's win rate is %v, DPO's %v.", rho, e.CI("winrate"), d.CI("winrate"))
+func Markdown(format string, args ...any) {
+	markdown(os.Stdout, gonbui.IsNotebook, format, args...)
+}
+
+// markdown is Markdown writing to w outside a notebook.
+func markdown(w io.Writer, notebook bool, format string, args ...any) {
+	text := fmt.Sprintf(format, args...)
+	if !notebook {
+		fmt.Fprintln(w, text)
+		return
+	}
+	render.Send(&protocol.DisplayData{Data: map[protocol.MIMEType]any{
+		protocol.MIMETextMarkdown: text,
+		protocol.MIMETextPlain:    text,
+	}})
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -44,5 +45,15 @@ func TestCheckWritesToStdout(t *testing.T) {
 	out, err := io.ReadAll(r)
 	if err != nil || string(out) != "✓ 5 seeds\n" {
 		t.Errorf("Check printed %q (%v), want %q", out, err, "✓ 5 seeds\n")
+	}
+}
+
+// TestMarkdownOutsideNotebook checks that Markdown prints its formatted text
+// when there is no notebook to send it to.
+func TestMarkdownOutsideNotebook(t *testing.T) {
+	var b strings.Builder
+	markdown(&b, false, "win rate %.3f [%.3f, %.3f], %d%%", 0.5, 0.4, 0.6, 7)
+	if got, want := b.String(), "win rate 0.500 [0.400, 0.600], 7%\n"; got != want {
+		t.Errorf("Markdown printed %q, want %q", got, want)
 	}
 }
