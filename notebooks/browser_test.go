@@ -21,20 +21,11 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/robustpo/robustpo/internal/browsertest"
 )
 
 // browserNotebook is the committed notebook the browser test opens.
 const browserNotebook = "01_dpo_degeneracy.ipynb"
-
-// lookChromium returns the path of a Chromium or Chrome executable, or "".
-func lookChromium() string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	return ""
-}
 
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func freePort(t *testing.T) int {
@@ -166,7 +157,7 @@ func TestBrowserShowsSavedPlots(t *testing.T) {
 	if err != nil {
 		t.Skip("jupyter is not on PATH (Debian: apt-get install jupyter-notebook; .ci/run installs it)")
 	}
-	chromium := lookChromium()
+	chromium := browsertest.Chromium()
 	if chromium == "" {
 		t.Skip("no Chromium on PATH (Debian: apt-get install chromium; .ci/run installs it)")
 	}
@@ -180,22 +171,12 @@ func TestBrowserShowsSavedPlots(t *testing.T) {
 	srv := startJupyter(t, jupyter)
 	path := srv.copyNotebook(t, browserNotebook)
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium),
-		chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 1024))
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-	// The first action starts the browser, which lives as long as that
-	// action's context: no timeout on it, one on everything after.
 	pageURL := srv.url + "/notebooks/" + browserNotebook + "?token=" + srv.token
-	if err := chromedp.Do(bctx, chromedp.Navigate(pageURL)); err != nil {
-		t.Fatalf("opening %s: %v", pageURL, err)
-	}
+	bctx := browsertest.Start(t, chromium, pageURL)
 	ctx, cancel := context.WithTimeout(bctx, 4*time.Minute)
 	defer cancel()
 	// The notebook is rendered once Jupyter.notebook has its cells.
-	if err := waitJS(ctx, `window.Jupyter && Jupyter.notebook && Jupyter.notebook.get_cells().length > 0 && Jupyter.notebook._fully_loaded === true`, 60*time.Second); err != nil {
+	if err := browsertest.WaitJS(ctx, `window.Jupyter && Jupyter.notebook && Jupyter.notebook.get_cells().length > 0 && Jupyter.notebook._fully_loaded === true`, 60*time.Second); err != nil {
 		t.Fatalf("notebook page did not load: %v", err)
 	}
 	trusted, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`Jupyter.notebook.trusted`))
@@ -236,7 +217,7 @@ func TestBrowserShowsSavedPlots(t *testing.T) {
 	// Save it from the browser, unchanged, once the kernel has connected
 	// (the frontend then writes the kernel's language_info into the
 	// metadata, as it would for a reader).
-	if err := waitJS(ctx, `Jupyter.notebook.kernel && Jupyter.notebook.kernel.info_reply && Jupyter.notebook.kernel.info_reply.language_info && Jupyter.notebook.metadata.language_info !== undefined`, 120*time.Second); err != nil {
+	if err := browsertest.WaitJS(ctx, `Jupyter.notebook.kernel && Jupyter.notebook.kernel.info_reply && Jupyter.notebook.kernel.info_reply.language_info && Jupyter.notebook.metadata.language_info !== undefined`, 120*time.Second); err != nil {
 		t.Fatalf("kernel did not connect: %v", err)
 	}
 	before, err := os.Stat(path)
@@ -246,7 +227,7 @@ func TestBrowserShowsSavedPlots(t *testing.T) {
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__saved = false; Jupyter.notebook.save_notebook().then(function () { window.__saved = true; }); true`)); err != nil {
 		t.Fatal(err)
 	}
-	if err := waitJS(ctx, `window.__saved === true`, 30*time.Second); err != nil {
+	if err := browsertest.WaitJS(ctx, `window.__saved === true`, 30*time.Second); err != nil {
 		t.Fatalf("saving from the browser: %v", err)
 	}
 	after, err := os.Stat(path)
@@ -289,24 +270,6 @@ func visible(imgs []outputImage) int {
 		}
 	}
 	return n
-}
-
-// waitJS polls the JavaScript expression cond until it is true.
-func waitJS(ctx context.Context, cond string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!(`+cond+`)`))
-		if err == nil && ok {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			if err != nil {
-				return fmt.Errorf("waiting for %s: %w", cond, err)
-			}
-			return fmt.Errorf("still false after %v: %s", timeout, cond)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
 }
 
 // firstDiff describes the first differing line of a and b, with context.

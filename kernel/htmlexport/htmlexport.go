@@ -11,10 +11,13 @@
 // table (text/html with a text/plain copy) shows the HTML. Binary data
 // (base64) is never printed as text: a bundle with nothing displayable shows
 // a note naming its MIME types.
-// TeX math in markdown ($...$, $$...$$) is kept verbatim and typeset by
-// MathJax v3, the page's only external resource; CSS is embedded, images are
-// data URIs or inline SVG. Without network the TeX source is shown as is, in a
-// monospace style, so the page stays readable offline.
+// Go source is highlighted (chroma, GitHub's colours; GoNB magics such as
+// %% stay plain text). TeX math in markdown ($...$, $$...$$) is kept
+// verbatim and typeset in the browser by MathJax: the machine's own copy when
+// there is one (Debian's libjs-mathjax, see LocalMathJax), so the page reads
+// offline, else (or when that copy fails to load) MathJax v3 from a CDN. CSS
+// is embedded, images are data URIs or inline SVG. Where no MathJax loads, the
+// TeX source is shown as is, in a monospace style, so the page stays readable.
 package htmlexport
 
 import (
@@ -22,10 +25,17 @@ import (
 	"fmt"
 	"html"
 	"maps"
+	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 
+	"github.com/alecthomas/chroma/v2"
+	chromahtml "github.com/alecthomas/chroma/v2/formatters/html"
+	"github.com/alecthomas/chroma/v2/lexers"
+	"github.com/alecthomas/chroma/v2/styles"
 	"github.com/robustpo/robustpo/kernel/nbformat"
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
@@ -54,18 +64,116 @@ html:not(.mathjax) .math { font-family: ui-monospace, SFMono-Regular, Menlo, Con
 html:not(.mathjax) .math.display { padding: .4em .8em; }
 `
 
-// mathJax is the page head's MathJax v3 set-up: TeX between \( \) (inline)
-// and \[ \] (display), as written by the math extension. The "mathjax" class
-// set on <html> once the script has loaded turns the offline style of the TeX
-// source off before typesetting.
-const mathJax = `<script>
-window.MathJax = {
-  tex: { inlineMath: [['\\(', '\\)']], displayMath: [['\\[', '\\]']] },
-  startup: { ready: function () { document.documentElement.classList.add('mathjax'); MathJax.startup.defaultReady(); } }
-};
+// mathJax3 is the page head's MathJax v3 set-up (the CDN copy): TeX between
+// \( \) (inline) and \[ \] (display), as written by the math extension.
+// The "mathjax" class set on <html> once the script has loaded turns the
+// offline style of the TeX source off before typesetting.
+const mathJax3 = `<script>
+function robustpoMathJax3() {
+  window.MathJax = {
+    tex: { inlineMath: [['\\(', '\\)']], displayMath: [['\\[', '\\]']] },
+    startup: { ready: function () { document.documentElement.classList.add('mathjax'); MathJax.startup.defaultReady(); } }
+  };
+  var s = document.createElement('script');
+  s.src = 'https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-svg.js';
+  s.defer = true;
+  document.head.appendChild(s);
+}
 </script>
-<script defer src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-svg.js"></script>
 `
+
+// mathJax2 loads a local MathJax 2 (%s: its URL) with the same delimiters
+// and SVG output, and falls back to the CDN's MathJax 3 when it does not load.
+const mathJax2 = `<script type="text/x-mathjax-config">
+MathJax.Hub.Config({
+  jax: ["input/TeX", "output/SVG"], extensions: ["tex2jax.js"],
+  TeX: { extensions: ["AMSmath.js", "AMSsymbols.js"] },
+  tex2jax: { inlineMath: [['\\(', '\\)']], displayMath: [['\\[', '\\]']], processEscapes: false },
+  showMathMenu: false, messageStyle: "none"
+});
+</script>
+<script src="%s" onload="document.documentElement.classList.add('mathjax')" onerror="robustpoMathJax3()"></script>
+`
+
+// mathJaxPaths are where Linux distributions install MathJax 2 (Debian and
+// Ubuntu: libjs-mathjax).
+var mathJaxPaths = []string{"/usr/share/javascript/mathjax/MathJax.js", "/usr/share/mathjax/MathJax.js"}
+
+// MathJaxEnv names a MathJax 2 MathJax.js (a path or URL) to use instead of
+// the one LocalMathJax finds.
+const MathJaxEnv = "ROBUSTPO_MATHJAX"
+
+// LocalMathJax returns the MathJax 2 script a page should load: $ROBUSTPO_MATHJAX
+// when set, else the first of mathJaxPaths that exists, as a file:// URL; ""
+// when there is none (the page then uses the CDN).
+func LocalMathJax() string {
+	if v := os.Getenv(MathJaxEnv); v != "" {
+		if strings.Contains(v, "://") {
+			return v
+		}
+		return fileURL(v)
+	}
+	for _, p := range mathJaxPaths {
+		if _, err := os.Stat(p); err == nil {
+			return fileURL(p)
+		}
+	}
+	return ""
+}
+
+// fileURL returns the file:// URL of a path (made absolute).
+func fileURL(p string) string {
+	if abs, err := filepath.Abs(p); err == nil {
+		p = abs
+	}
+	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(p)}).String()
+}
+
+// mathHead returns the head's MathJax set-up for the MathJax 2 script at
+// local ("" for the CDN's MathJax 3 only).
+func mathHead(local string) string {
+	if local == "" {
+		return mathJax3 + "<script>robustpoMathJax3();</script>\n"
+	}
+	return mathJax3 + fmt.Sprintf(mathJax2, local+"?config=TeX-AMS_SVG")
+}
+
+// Go highlighting: chroma's Go lexer (coalesced), HTML with CSS classes, and
+// GitHub's colours.
+var (
+	goLexer       = chroma.Coalesce(lexers.Get("go"))
+	codeFormatter = chromahtml.New(chromahtml.WithClasses(true), chromahtml.PreventSurroundingPre(true))
+	codeStyle     = styles.Get("github")
+	codeCSS       = func() string {
+		var b strings.Builder
+		if err := codeFormatter.WriteCSS(&b, codeStyle); err != nil {
+			panic(err) // writing to a strings.Builder cannot fail
+		}
+		return b.String()
+	}()
+)
+
+// highlightGo returns src as highlighted HTML (spans with chroma's classes,
+// HTML-escaped). Tokens the Go lexer cannot place (GoNB's magics: %%,
+// %noautoget, !shell) are plain text, not errors.
+func highlightGo(src string) string {
+	it, err := goLexer.Tokenise(nil, src)
+	if err != nil {
+		return html.EscapeString(src)
+	}
+	var toks []chroma.Token
+	for t := it(); t != chroma.EOF; t = it() {
+		if t.Type == chroma.Error {
+			t.Type = chroma.Text
+		}
+		toks = append(toks, t)
+	}
+	var b strings.Builder
+	if err := codeFormatter.Format(&b, codeStyle, chroma.Literator(toks...)); err != nil {
+		return html.EscapeString(src)
+	}
+	return b.String()
+}
 
 var ansiRe = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`)
 
@@ -90,12 +198,19 @@ func Markdown(src string) (string, error) {
 // mimeOrder is the preference order for rich outputs.
 var mimeOrder = []string{"image/svg+xml", "image/png", "image/jpeg", "image/gif", "text/html", "text/markdown", "text/plain"}
 
-// Render returns the standalone HTML page for nb, titled title.
+// Render returns the standalone HTML page for nb, titled title, typesetting
+// math with LocalMathJax (the CDN's MathJax 3 without one).
 func Render(nb *nbformat.Notebook, title string) ([]byte, error) {
+	return RenderWith(nb, title, LocalMathJax())
+}
+
+// RenderWith is Render with the MathJax 2 script given: a URL, or "" for the
+// CDN's MathJax 3 only.
+func RenderWith(nb *nbformat.Notebook, title, mathJax string) ([]byte, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"+
-		"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>%s</title>\n<style>%s</style>\n%s</head>\n<body>\n",
-		html.EscapeString(title), css, mathJax)
+		"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>%s</title>\n<style>%s%s</style>\n%s</head>\n<body>\n",
+		html.EscapeString(title), css, codeCSS, mathHead(mathJax))
 	for i, c := range nb.Cells {
 		switch c.CellType {
 		case "markdown":
@@ -111,8 +226,8 @@ func Render(nb *nbformat.Notebook, title string) ([]byte, error) {
 			if c.ExecutionCount != nil {
 				count = fmt.Sprint(*c.ExecutionCount)
 			}
-			fmt.Fprintf(&b, "<div class=\"cell code\">\n<div class=\"prompt\">In [%s]:</div>\n<pre class=\"source\"><code class=\"language-go\">%s</code></pre>\n",
-				count, html.EscapeString(c.Source.Text))
+			fmt.Fprintf(&b, "<div class=\"cell code\">\n<div class=\"prompt\">In [%s]:</div>\n<pre class=\"source chroma\"><code class=\"language-go\">%s</code></pre>\n",
+				count, highlightGo(c.Source.Text))
 			for _, o := range c.Outputs {
 				s, err := renderOutput(o)
 				if err != nil {

@@ -1,6 +1,8 @@
 package htmlexport
 
 import (
+	"html"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -34,13 +36,16 @@ func TestRender(t *testing.T) {
 	for _, want := range []string{
 		"<!DOCTYPE html>", "<title>T &lt;1&gt;</title>", "<style>",
 		"<h1>Head</h1>", "<strong>bold</strong>", "<code>code</code>", "<table>", "<td>1</td>",
-		"In [1]:", "x := a &lt; b", "out &lt;1&gt;", `class="output stream stderr"><pre>warn`,
+		"In [1]:", "out &lt;1&gt;", `class="output stream stderr"><pre>warn`,
 		`<svg id="s1"></svg>`, `src="data:image/png;base64,iVBORw0K"`, `<b id="h">hi</b>`,
 		"line1\nline2", "&lt;raw&gt;",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("page lacks %q", want)
 		}
+	}
+	if src := tagRe.ReplaceAllString(s[strings.Index(s, `<pre class="source chroma">`):], ""); !strings.HasPrefix(src, "x := a &lt; b") {
+		t.Errorf("the code cell's text is not its escaped source: %.40q", src)
 	}
 	if strings.Contains(s, "fallback") {
 		t.Errorf("text/plain shown although SVG was preferred")
@@ -50,6 +55,30 @@ func TestRender(t *testing.T) {
 	}
 	if rest := strings.Replace(s, mathJaxURL, "", 1); strings.Contains(rest, "http://") || strings.Contains(rest, "https://") {
 		t.Errorf("page refers to external resources other than MathJax")
+	}
+}
+
+var tagRe = regexp.MustCompile(`<[^>]*>`)
+
+// TestHighlightGo checks that Go source is highlighted with chroma's classes
+// (a keyword, a string, a comment), stays escaped, and that GoNB's magics are
+// plain text rather than lexer errors.
+func TestHighlightGo(t *testing.T) {
+	src := "%%\n// say hi\nfunc f() string { return \"<hi>\" }\n!ls -l\n"
+	h := highlightGo(src)
+	for _, want := range []string{`<span class="kd">func</span>`, `<span class="s">&#34;&lt;hi&gt;&#34;</span>`, `<span class="c1">// say hi`} {
+		if !strings.Contains(h, want) {
+			t.Errorf("highlighted source lacks %q:\n%s", want, h)
+		}
+	}
+	if strings.Contains(h, `class="err"`) {
+		t.Errorf("magics marked as errors:\n%s", h)
+	}
+	if got := html.UnescapeString(tagRe.ReplaceAllString(h, "")); got != src {
+		t.Errorf("text of the highlighted source = %q, want %q", got, src)
+	}
+	if !strings.Contains(codeCSS, ".chroma .kd {") {
+		t.Errorf("page CSS lacks the keyword class:\n%.300s", codeCSS)
 	}
 }
 

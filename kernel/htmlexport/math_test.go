@@ -138,23 +138,43 @@ func TestMarkdownMath(t *testing.T) {
 }
 
 func TestPageHeadMathJax(t *testing.T) {
-	page, err := Render(&nbformat.Notebook{NBFormat: 4}, "t")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := string(page)
-	head, _, ok := strings.Cut(s, "</head>")
-	if !ok {
-		t.Fatalf("page has no </head>")
-	}
-	for _, w := range []string{
-		`<script defer src="` + mathJaxURL + `"></script>`,
-		`inlineMath: [['\\(', '\\)']]`,
-		`displayMath: [['\\[', '\\]']]`,
-		`html:not(.mathjax) .math {`,
+	for _, c := range []struct {
+		local string
+		want  []string
+	}{
+		{"", []string{"s.src = '" + mathJaxURL + "'", "<script>robustpoMathJax3();</script>"}},
+		{"file:///opt/mj/MathJax.js", []string{`<script type="text/x-mathjax-config">`,
+			`<script src="file:///opt/mj/MathJax.js?config=TeX-AMS_SVG" onload="document.documentElement.classList.add('mathjax')" onerror="robustpoMathJax3()"></script>`}},
 	} {
-		if !strings.Contains(head, w) {
-			t.Errorf("page head lacks %q", w)
+		page, err := RenderWith(&nbformat.Notebook{NBFormat: 4}, "t", c.local)
+		if err != nil {
+			t.Fatal(err)
 		}
+		head, _, ok := strings.Cut(string(page), "</head>")
+		if !ok {
+			t.Fatalf("page has no </head>")
+		}
+		for _, w := range append(c.want,
+			`inlineMath: [['\\(', '\\)']]`,
+			`displayMath: [['\\[', '\\]']]`,
+			`html:not(.mathjax) .math {`,
+		) {
+			if !strings.Contains(head, w) {
+				t.Errorf("MathJax %q: page head lacks %q", c.local, w)
+			}
+		}
+	}
+}
+
+// TestLocalMathJax checks the MathJax a page loads: $ROBUSTPO_MATHJAX as a
+// file URL (a path) or as given (a URL).
+func TestLocalMathJax(t *testing.T) {
+	t.Setenv(MathJaxEnv, "/opt/mathjax/MathJax.js")
+	if got := LocalMathJax(); got != "file:///opt/mathjax/MathJax.js" {
+		t.Errorf("LocalMathJax = %q", got)
+	}
+	t.Setenv(MathJaxEnv, "http://localhost:8000/MathJax.js")
+	if got := LocalMathJax(); got != "http://localhost:8000/MathJax.js" {
+		t.Errorf("LocalMathJax = %q", got)
 	}
 }
