@@ -372,10 +372,11 @@ func (bt *batchTrainer) run(ctx context.Context, runs []*Run, errs []error, rngs
 	}
 	examples := bt.examples(all)
 	shared := bt.sharedPairs(batch)
+	cfgLast := pr.kind == Tabular && bt.configLast(batch) // θ, m, v are [P, R, C]
 	var stepExec *Exec
 	var err error
 	if pr.kind == Tabular {
-		stepExec, err = bt.newTabularStepExec(shared, examples)
+		stepExec, err = bt.newTabularStepExec(shared, cfgLast, examples)
 	} else {
 		stepExec, err = bt.newStepExec(examples)
 	}
@@ -386,7 +387,12 @@ func (bt *batchTrainer) run(ctx context.Context, runs []*Run, errs []error, rngs
 		return
 	}
 	defer stepExec.Finalize()
-	evalExec, err := NewExec(bt.backend, func(theta *Node) *Node { return bt.fullLoss(theta, examples) })
+	evalExec, err := NewExec(bt.backend, func(theta *Node) *Node {
+		if cfgLast {
+			theta = toConfigFirst(theta)
+		}
+		return bt.fullLoss(theta, examples)
+	})
 	if err != nil {
 		for c := range alive {
 			fail(c, fmt.Errorf("lab: building batched %s evaluation: %w", method, err))
@@ -396,11 +402,22 @@ func (bt *batchTrainer) run(ctx context.Context, runs []*Run, errs []error, rngs
 	defer evalExec.Finalize()
 
 	np := pr.numParams()
-	theta := tensors.FromFlatDataAndDimensions(make([]float64, C*np), append([]int{C}, pr.thetaShape()...)...)
+	dims := append([]int{C}, pr.thetaShape()...)
+	if cfgLast {
+		dims = []int{pr.p, pr.r, C}
+	}
+	theta := tensors.FromFlatDataAndDimensions(make([]float64, C*np), dims...)
 	m := tensors.FromShape(theta.Shape())
 	v := tensors.FromShape(theta.Shape())
 	t := tensors.FromScalar(float64(0))
-	host := tensors.MustCopyFlatData[float64](theta)
+	hostOf := func(theta *tensors.Tensor) []float64 { // [C, np]
+		h := tensors.MustCopyFlatData[float64](theta)
+		if cfgLast {
+			h = configFirstHost(h, C)
+		}
+		return h
+	}
+	host := hostOf(theta)
 	last := make([][]float64, C) // θ at each config's last successful log
 	names := pr.metricNames()
 
@@ -527,7 +544,7 @@ func (bt *batchTrainer) run(ctx context.Context, runs []*Run, errs []error, rngs
 		}
 		theta, m, v, t = out[0], out[1], out[2], out[3]
 		ls := tensors.MustCopyFlatData[float64](out[4]) // [K, C]
-		host = tensors.MustCopyFlatData[float64](theta)
+		host = hostOf(theta)
 		live := 0
 		for c := range C {
 			if !alive[c] {
