@@ -174,7 +174,9 @@ func newSeqData(task *datasets.SeqTask, cfg Config) (*seqData, error) {
 	}
 	d.dataFP = hex.EncodeToString(h.Sum(nil))
 	h = sha256.New()
-	fmt.Fprintf(h, "task %s\neval %d\n", d.taskFP, cfg.EvalPrompts)
+	// "step0=ref": the evaluation before the first step reuses π_ref's held-out
+	// samples (runs logged before that sampled π there and are not served).
+	fmt.Fprintf(h, "task %s\neval %d step0=ref\n", d.taskFP, cfg.EvalPrompts)
 	d.evalFP = hex.EncodeToString(h.Sum(nil))
 	for _, x := range task.EvalPrompts[:cfg.EvalPrompts] {
 		d.evalDocs = append(d.evalDocs, x)

@@ -112,8 +112,9 @@ func TrainSeq(cfg Config, task *datasets.SeqTask) (*Run, error) {
 //	winrate/vs_ref(_lo, _hi)    WinRate against π_ref's held-out samples, 95% CI
 //
 // with EvalSamples responses per held-out prompt (common random numbers:
-// the same sampler seed at every step). The Run's Seq holds the final
-// evaluation.
+// the same sampler seed at every step). At step 0 π has π_ref's parameters,
+// so π's held-out samples there are π_ref's own (win rate ½ and reverse KL 0
+// exactly; no sampling). The Run's Seq holds the final evaluation.
 //
 // Determinism, faults, progress and caching follow TrainContext: identical
 // inputs give identical runs; a NaN or Inf loss or metric stops the run with
@@ -558,21 +559,33 @@ func (st *seqTrainer) logAt(step int) error {
 	}
 
 	// Held-out samples of π: oracle reward, length, reverse KL, win rate.
-	samples, err := evalSamples(st.policy, d, cfg.EvalSamples, st.evalSeed)
-	if err != nil {
-		return fmt.Errorf("lab: %s step %d: sampling the policy: %w", cfg.Method, step, err)
-	}
-	var ep, ey [][]int
-	var polLP []float64
-	for _, row := range samples {
-		for _, s := range row {
-			ep, ey = append(ep, d.evalModel[s.Prompt]), append(ey, s.Response)
-			polLP = append(polLP, s.LogProb)
+	// Before the first step π has π_ref's parameters, so π_ref's held-out
+	// samples are samples of π (win rate ½ and reverse KL 0 exactly): the
+	// most expensive part of an evaluation, sampling, is done once per π_ref
+	// instead of once per run.
+	samples := st.ref.Eval
+	var polLP, refLP []float64
+	if step == 0 {
+		for _, row := range samples {
+			for _, s := range row {
+				polLP = append(polLP, s.LogProb)
+			}
 		}
-	}
-	refLP, err := logProbsOf(st.refPolicy, ep, ey, pad, d.t)
-	if err != nil {
-		return fmt.Errorf("lab: %s step %d: reverse KL: %w", cfg.Method, step, err)
+		refLP = polLP
+	} else {
+		if samples, err = evalSamples(st.policy, d, cfg.EvalSamples, st.evalSeed); err != nil {
+			return fmt.Errorf("lab: %s step %d: sampling the policy: %w", cfg.Method, step, err)
+		}
+		var ep, ey [][]int
+		for _, row := range samples {
+			for _, s := range row {
+				ep, ey = append(ep, d.evalModel[s.Prompt]), append(ey, s.Response)
+				polLP = append(polLP, s.LogProb)
+			}
+		}
+		if refLP, err = logProbsOf(st.refPolicy, ep, ey, pad, d.t); err != nil {
+			return fmt.Errorf("lab: %s step %d: reverse KL: %w", cfg.Method, step, err)
+		}
 	}
 	rev := 0.0
 	for i := range polLP {
