@@ -92,3 +92,47 @@ func TestRewardLengthSlope(t *testing.T) {
 		t.Errorf("equal lengths: slope %v, want NaN", got.Slope)
 	}
 }
+
+// SeqLines draws one panel per metric, a line per method with the seeds'
+// mean, and π_ref's level as a reference line.
+func TestSeqLines(t *testing.T) {
+	mk := func(m Method, seed int64, rho, win, reward, refReward float64, fp string) Row {
+		return Row{Config: Config{Method: m, Seed: seed, Rho: rho},
+			Metrics: map[string]float64{"winrate/vs_ref": win, "oracle/reward": reward},
+			Run:     &Run{Seq: &SeqResult{EvalFingerprint: fp, RefOracleReward: refReward}}}
+	}
+	tab := &Table{Fields: []string{"Rho", "Method"}, Metrics: []string{"winrate/vs_ref", "oracle/reward"}, Rows: []Row{
+		mk(DPO, 1, 0.2, 0.4, 1, 2, "a"), mk(DPO, 2, 0.2, 0.6, 3, 4, "b"),
+		mk(EDPO, 1, 0.2, 0.5, 2, 2, "a"), mk(EDPO, 2, 0.2, 0.5, 2, 4, "b"),
+		mk(DPO, 1, 0.8, 0.7, 1, 2, "a"), mk(DPO, 2, 0.8, 0.7, 1, 4, "b"),
+		mk(EDPO, 1, 0.8, 0.5, 2, 2, "a"), mk(EDPO, 2, 0.8, 0.5, 2, 4, "b"),
+	}}
+	f := tab.SeqLines("Rho", "Method", "winrate/vs_ref", "oracle/reward", "grad_weight")
+	if f.Panels() != 3 {
+		t.Fatalf("%d panels, want 3", f.Panels())
+	}
+	wantRef := []float64{0.5, 3, math.NaN()} // π_ref: ½; the mean of the two π_refs' r*; none
+	for i, p := range f.spec.Panels {
+		var ref []float64
+		lines := 0
+		for _, l := range p.Lines {
+			if l.Reference {
+				ref = l.Y
+			} else if len(l.X) > 0 {
+				lines++
+			}
+		}
+		if math.IsNaN(wantRef[i]) {
+			if ref != nil {
+				t.Errorf("panel %d: a π_ref line at %v, want none", i, ref)
+			}
+			continue
+		}
+		if len(ref) != 2 || ref[0] != wantRef[i] || lines != 2 {
+			t.Errorf("panel %d: π_ref line %v (want %v) and %d method lines (want 2)", i, ref, wantRef[i], lines)
+		}
+	}
+	if y := f.spec.Panels[0].Lines[0].Y[0]; math.Abs(y-0.5) > 1e-12 {
+		t.Errorf("DPO's win rate at ρ=0.2 is drawn at %v, want the seeds' mean 0.5", y)
+	}
+}
