@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"math"
 	"slices"
 
 	"github.com/janpfeifer/gonb/gonbui/protocol"
@@ -66,6 +67,21 @@ func (f *Figure) LogY(metrics ...string) *Figure {
 // heatmaps it does nothing.
 func (f *Figure) LogColour() *Figure {
 	f.spec.LogColour = true
+	return f
+}
+
+// ColourRange fixes the shared colour scale of the figure's heatmaps to
+// [lo, hi] (lo < hi; lo > 0 with LogColour) instead of the range of their
+// cells, and returns f: cells outside it take the colour of the nearer end,
+// their value still printed in the cell. Use it when a few cells would
+// otherwise stretch the scale over all the others (a normalised regret of
+// −9 beside values in [0, 1]), or to give figures of the same metric the
+// same scale. Invalid bounds are ignored.
+func (f *Figure) ColourRange(lo, hi float64) *Figure {
+	if !(lo < hi) || math.IsInf(lo, 0) || math.IsInf(hi, 0) {
+		return f
+	}
+	f.spec.ColourMin, f.spec.ColourMax, f.spec.ColourFixed = lo, hi, true
 	return f
 }
 

@@ -50,6 +50,12 @@ type Figure struct {
 	// their value still printed).
 	ColourLabel string
 	LogColour   bool
+	// ColourMin and ColourMax, when ColourFixed, fix the shared colour
+	// scale to [ColourMin, ColourMax] instead of the cells' range: cells
+	// outside it take the colour of the nearer end (their value is still
+	// printed), so one outlier does not wash out every other cell.
+	ColourMin, ColourMax float64
+	ColourFixed          bool
 }
 
 // Panel is one plot: lines (with optional markers and error bars), grouped
@@ -153,7 +159,11 @@ func (f *Figure) heatScale() (heatScale, bool) {
 			zs = append(zs, p.Heatmap.Z)
 		}
 	}
-	return newHeatScale(f.LogColour, zs...), len(zs) > 0
+	s := newHeatScale(f.LogColour, zs...)
+	if f.ColourFixed && f.ColourMin < f.ColourMax && (!f.LogColour || f.ColourMin > 0) {
+		s.lo, s.hi = f.ColourMin, f.ColourMax
+	}
+	return s, len(zs) > 0
 }
 
 // layout builds the figure's plots, shared legend and colour bar, or returns
