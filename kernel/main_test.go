@@ -565,13 +565,13 @@ type fakeLines struct {
 	lines []string
 }
 
-func (f *fakeLines) Prompt(string) (string, error) {
+func (f *fakeLines) ReadLine(string) (string, bool, error) {
 	if len(f.lines) == 0 {
-		return "", io.EOF
+		return "", false, io.EOF
 	}
 	l := f.lines[0]
 	f.lines = f.lines[1:]
-	return l, nil
+	return l, false, nil
 }
 
 func TestReplOnRealKernel(t *testing.T) {
@@ -585,7 +585,7 @@ func TestReplOnRealKernel(t *testing.T) {
 	}()
 	var out, errOut lockedBuffer
 	rich := t.TempDir()
-	r := &repl{client: client, out: &out, errOut: &errOut, richDir: rich}
+	r := &repl{client: client, out: &out, errOut: &errOut, richDir: rich, session: "s"}
 	input := &fakeLines{lines: []string{
 		"%%", `fmt.Println("repl says hi")`, "",
 		"", // extra empty lines at the prompt are ignored
@@ -616,8 +616,8 @@ func TestReplOnRealKernel(t *testing.T) {
 	if !strings.Contains(out.String(), "repl says hi\n") {
 		t.Errorf("stdout lacks streamed text:\n%s", out.String())
 	}
-	saved := filepath.Join(rich, "output-001.html")
-	if !strings.Contains(out.String(), "saved to "+saved) {
+	saved := filepath.Join(rich, "s-001.html")
+	if !strings.Contains(out.String(), "[HTML: "+saved+"]") {
 		t.Errorf("stdout should print the saved path %s:\n%s", saved, out.String())
 	}
 	if data, err := os.ReadFile(saved); err != nil || !strings.Contains(string(data), `<circle r="4"/>`) {

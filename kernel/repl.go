@@ -7,70 +7,83 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"io/fs"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
-	"github.com/peterh/liner"
+	"golang.org/x/term"
+
 	"github.com/robustpo/robustpo/kernel/jupyter"
 )
 
-// lineReader reads one line with a prompt (liner.State implements it).
-// It returns io.EOF at end of input (Ctrl-D) and liner.ErrPromptAborted
-// when the user presses Ctrl-C at the prompt.
-type lineReader interface {
-	Prompt(prompt string) (string, error)
-}
-
-// repl is the terminal REPL: it reads cells (an empty line ends a cell),
-// runs them on the kernel, streams text as it arrives, prints tables as
-// text and saves figures (PNG, SVG) and other rich outputs (HTML) to files
-// whose paths it prints.
+// repl is the terminal REPL: it reads cells (an empty line typed at the
+// prompt ends a cell; blank lines inside pasted text do not), runs them on
+// the kernel, streams text as it arrives, draws progress on one terminal
+// line, prints tables as text and saves figures (PNG and SVG) and other rich
+// outputs (HTML) to files whose paths it prints.
 type repl struct {
 	client  *gonbKernel
 	out     io.Writer
 	errOut  io.Writer
 	richDir string
+	// session prefixes the names of saved outputs (the session's start
+	// time), so a new session never overwrites an earlier one's files.
+	session string
 	saved   int // rich outputs saved so far, for unique names
 
 	progressOpen bool // a progress line without its newline is on the terminal
 }
 
-// readCell reads lines until an empty line. It returns io.EOF when input
+// readCell reads lines until an empty line typed at the prompt (blank lines
+// of a bracketed paste are kept, as are tabs). It returns io.EOF when input
 // ends before any line of a cell was typed; Ctrl-C at the prompt drops the
 // cell being typed and starts over.
-func (r *repl) readCell(lr lineReader) (string, error) {
+func (r *repl) readCell(lr cellLines) (string, error) {
 	var lines []string
 	for {
 		prompt := "go> "
 		if len(lines) > 0 {
 			prompt = "... "
 		}
-		line, err := lr.Prompt(prompt)
+		line, pasted, err := lr.ReadLine(prompt)
 		switch {
-		case errors.Is(err, liner.ErrPromptAborted):
+		case errors.Is(err, errAborted):
 			lines = nil
 			fmt.Fprintln(r.out, "^C")
 			continue
 		case errors.Is(err, io.EOF):
 			if len(lines) > 0 {
-				return strings.Join(lines, "\n"), nil
+				return trimBlankLines(lines), nil
 			}
 			return "", io.EOF
 		case err != nil:
 			return "", fmt.Errorf("reading input: %w", err)
 		}
-		if strings.TrimSpace(line) == "" {
+		if strings.TrimSpace(line) == "" && !pasted {
 			if len(lines) == 0 {
 				continue
 			}
-			return strings.Join(lines, "\n"), nil
+			return trimBlankLines(lines), nil
+		}
+		if len(lines) == 0 && strings.TrimSpace(line) == "" {
+			continue // pasted blank lines before any code
 		}
 		lines = append(lines, line)
 	}
+}
+
+// trimBlankLines joins lines, leaving out blank lines at the end.
+func trimBlankLines(lines []string) string {
+	for len(lines) > 0 && strings.TrimSpace(lines[len(lines)-1]) == "" {
+		lines = lines[:len(lines)-1]
+	}
+	return strings.Join(lines, "\n")
 }
 
 // imageExt maps the image MIME types of a bundle to the file extensions
@@ -101,7 +114,7 @@ func (r *repl) display(d jupyter.DisplayContent) {
 		}
 	}
 	if len(images) > 0 {
-		r.saved++
+		files := map[string][]byte{}
 		for _, ie := range images {
 			s := d.Data[ie.mime].(string)
 			data := []byte(s)
@@ -113,8 +126,9 @@ func (r *repl) display(d jupyter.DisplayContent) {
 				}
 				data = dec
 			}
-			r.save(ie.mime, ie.ext, data)
+			files[ie.ext] = data
 		}
+		r.save("figure", files)
 		return
 	}
 	for _, mime := range []string{"text/plain", "text/markdown"} {
@@ -124,24 +138,65 @@ func (r *repl) display(d jupyter.DisplayContent) {
 		}
 	}
 	if s, ok := d.Data["text/html"].(string); ok {
-		r.saved++
-		r.save("text/html", ".html", []byte("<!DOCTYPE html>\n<meta charset=\"utf-8\">\n"+s+"\n"))
+		r.save("HTML", map[string][]byte{".html": []byte("<!DOCTYPE html>\n<meta charset=\"utf-8\">\n" + s + "\n")})
 	}
 }
 
-// save writes one rich output as richDir/output-NNN.ext (NNN = r.saved)
-// and prints its path.
-func (r *repl) save(mime, ext string, data []byte) {
+// save writes one rich output, files by extension, as
+// richDir/<session>-NNN.<ext> with the first NNN after r.saved whose files
+// do not exist yet (so nothing is ever overwritten), and prints one line
+// naming them: "[figure: out/repl/20261202-101500-001.png .svg]".
+func (r *repl) save(what string, files map[string][]byte) {
+	if len(files) == 0 {
+		return
+	}
 	if err := os.MkdirAll(r.richDir, 0o755); err != nil {
-		fmt.Fprintf(r.errOut, "[cannot save %s: %v]\n", mime, err)
+		fmt.Fprintf(r.errOut, "[cannot save the %s: %v]\n", what, err)
 		return
 	}
-	path := filepath.Join(r.richDir, fmt.Sprintf("output-%03d%s", r.saved, ext))
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		fmt.Fprintf(r.errOut, "[cannot save %s: %v]\n", mime, err)
+	exts := slices.Sorted(maps.Keys(files))
+	for {
+		r.saved++
+		base := filepath.Join(r.richDir, fmt.Sprintf("%s-%03d", r.session, r.saved))
+		written, err := writeNew(base, exts, files)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			fmt.Fprintf(r.errOut, "[cannot save the %s: %v]\n", what, err)
+			return
+		}
+		fmt.Fprintf(r.out, "[%s: %s]\n", what, strings.Join(written, " "))
 		return
 	}
-	fmt.Fprintf(r.out, "[%s saved to %s]\n", mime, path)
+}
+
+// writeNew creates base+ext for every ext, failing with fs.ErrExist (and
+// removing what it created) when any of them exists. It returns the first
+// path and the other extensions, for printing.
+func writeNew(base string, exts []string, files map[string][]byte) ([]string, error) {
+	var created []string
+	for _, ext := range exts {
+		f, err := os.OpenFile(base+ext, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err == nil {
+			_, err = f.Write(files[ext])
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			created = append(created, base+ext)
+		}
+		if err != nil {
+			for _, p := range created {
+				_ = os.Remove(p)
+			}
+			return nil, err
+		}
+	}
+	shown := []string{created[0]}
+	for _, ext := range exts[1:] {
+		shown = append(shown, ext)
+	}
+	return shown, nil
 }
 
 var htmlTag = regexp.MustCompile(`<[^>]*>`)
@@ -208,7 +263,7 @@ func (r *repl) runCell(ctx context.Context, code string) *cellFailure {
 
 // loop reads and runs cells until end of input. interrupts delivers Ctrl-C
 // presses that arrive while a cell runs; each sends interrupt_request.
-func (r *repl) loop(ctx context.Context, lr lineReader, interrupts <-chan os.Signal, record func(string)) error {
+func (r *repl) loop(ctx context.Context, lr cellLines, interrupts <-chan os.Signal, record func(string)) error {
 	for {
 		code, err := r.readCell(lr)
 		if errors.Is(err, io.EOF) {
@@ -284,27 +339,24 @@ func cmdRepl(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	signal.Notify(interrupts, os.Interrupt)
 	defer signal.Stop(interrupts)
 
-	ln := liner.NewLiner()
-	defer ln.Close()
-	ln.SetCtrlCAborts(true)
-	ln.SetMultiLineMode(true)
+	hist := &lineHistory{}
 	histPath := ""
 	if cache, err := os.UserCacheDir(); err == nil {
 		histPath = filepath.Join(cache, "robustpo", "repl_history")
-		if f, err := os.Open(histPath); err == nil {
-			_, _ = ln.ReadHistory(f)
-			_ = f.Close()
-		}
+		hist.load(histPath)
 	}
-	fmt.Fprintln(stdout, "GoNB REPL for robustpo: an empty line runs the cell, Ctrl-C interrupts, Ctrl-D quits. %help lists GoNB magics.")
-	r := &repl{client: client, out: stdout, errOut: stderr, richDir: *outDir}
-	err = r.loop(ctx, ln, interrupts, func(code string) { ln.AppendHistory(code) })
+	var lines cellLines = newPipeLines(stdin)
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		tl := newTermLines(f, stdout, hist)
+		defer tl.Close()
+		lines = tl
+	}
+	fmt.Fprintln(stdout, "GoNB REPL for robustpo: an empty line runs the cell (pasted cells arrive whole), Ctrl-C interrupts, Ctrl-D quits. %help lists GoNB magics.")
+	r := &repl{client: client, out: stdout, errOut: stderr, richDir: *outDir, session: time.Now().Format("20060102-150405")}
+	err = r.loop(ctx, lines, interrupts, nil)
 	if histPath != "" {
 		if mkErr := os.MkdirAll(filepath.Dir(histPath), 0o755); mkErr == nil {
-			if f, ferr := os.Create(histPath); ferr == nil {
-				_, _ = ln.WriteHistory(f)
-				_ = f.Close()
-			}
+			_ = hist.save(histPath)
 		}
 	}
 	if err != nil {

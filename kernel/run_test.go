@@ -147,7 +147,7 @@ func TestRecordKernel(t *testing.T) {
 func TestReplDisplay(t *testing.T) {
 	dir := t.TempDir()
 	var out, errOut bytes.Buffer
-	r := &repl{out: &out, errOut: &errOut, richDir: dir}
+	r := &repl{out: &out, errOut: &errOut, richDir: dir, session: "s"}
 	show := func(content string) {
 		var d jupyter.DisplayContent
 		if err := msg("display_data", content).Decode(&d); err != nil {
@@ -166,19 +166,19 @@ func TestReplDisplay(t *testing.T) {
 	for i := range files {
 		files[i] = filepath.Base(files[i])
 	}
-	if got := strings.Join(files, " "); got != "output-001.png output-001.svg output-002.html" {
+	if got := strings.Join(files, " "); got != "s-001.png s-001.svg s-002.html" {
 		t.Errorf("saved files %s, want the figure's PNG and SVG and one HTML page (no table, no progress files)", got)
 	}
-	png, _ := os.ReadFile(filepath.Join(dir, "output-001.png"))
+	png, _ := os.ReadFile(filepath.Join(dir, "s-001.png"))
 	if want, _ := base64.StdEncoding.DecodeString(testPNG); !bytes.Equal(png, want) {
 		t.Errorf("saved PNG is not the decoded image/png data")
 	}
-	if svg, _ := os.ReadFile(filepath.Join(dir, "output-001.svg")); !strings.Contains(string(svg), `<rect id="r"/>`) {
+	if svg, _ := os.ReadFile(filepath.Join(dir, "s-001.svg")); !strings.Contains(string(svg), `<rect id="r"/>`) {
 		t.Errorf("saved SVG %q", svg)
 	}
 	s := out.String()
-	for _, want := range []string{"saved to " + filepath.Join(dir, "output-001.png"), "saved to " + filepath.Join(dir, "output-001.svg"),
-		"β\n-\n1\n", "\repoch 5 & more\x1b[K\n[text/html saved to"} {
+	for _, want := range []string{"[figure: " + filepath.Join(dir, "s-001.png") + " .svg]\n",
+		"β\n-\n1\n", "\repoch 5 & more\x1b[K\n[HTML: " + filepath.Join(dir, "s-002.html") + "]\n"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("terminal output lacks %q:\n%q", want, s)
 		}
