@@ -96,6 +96,19 @@ func (bt *batchTrainer) fullLast(g *Graph, f func(Config) float64) *Node {
 	return Const(g, tensors.FromFlatDataAndDimensions(data, pr.p, pr.r, C))
 }
 
+// learningRate returns the configs' learning rate as a scalar when they
+// share one (the bench grid's case: the optimizer's last multiplication then
+// reads one array instead of two, with the same products), else full().
+func (bt *batchTrainer) learningRate(g *Graph, full func() *Node) *Node {
+	lr := bt.cfgs[0].LearningRate
+	for _, c := range bt.cfgs {
+		if c.LearningRate != lr {
+			return full()
+		}
+	}
+	return Scalar(g, dtypes.Float64, lr)
+}
+
 // toConfigFirst returns θ [P, R, C] of the config-last layout as [C, P, R].
 func toConfigFirst(theta *Node) *Node { return TransposeAllAxes(theta, 2, 0, 1) }
 
@@ -159,7 +172,7 @@ func (bt *batchTrainer) newTabularStepExec(shared, last bool, full []*tensors.Te
 			k, B = (len(inputs)-4)/per, inputs[4].Shape().Dimensions[1]
 		}
 		kc := bt.graphConsts(g, B)
-		lr := bt.full(g, func(c Config) float64 { return c.LearningRate }, pr.p, pr.r)
+		lr := bt.learningRate(g, func() *Node { return bt.full(g, func(c Config) float64 { return c.LearningRate }, pr.p, pr.r) })
 		var gammaP *Node
 		if bt.hasKL() {
 			gammaP = bt.full(g, func(c Config) float64 { return c.Gamma / float64(pr.p) }, pr.p, pr.r)
@@ -209,7 +222,7 @@ func (bt *batchTrainer) newTabularLastStepExec(full []*tensors.Tensor) (*Exec, e
 		zeros := Const(g, tensors.FromShape(shapes.Make(dtypes.Float64, C, n)))
 		flat := shapes.Make(dtypes.Float64, pr.p*pr.r, C)
 		kc := bt.graphConsts(g, n)
-		lr := bt.fullLast(g, func(c Config) float64 { return c.LearningRate })
+		lr := bt.learningRate(g, func() *Node { return bt.fullLast(g, func(c Config) float64 { return c.LearningRate }) })
 		var gammaP, ref, klA *Node
 		if bt.hasKL() {
 			gammaP = bt.fullLast(g, func(c Config) float64 { return c.Gamma / float64(pr.p) })
@@ -255,7 +268,10 @@ func (bt *batchTrainer) newTabularLastStepExec(full []*tensors.Tensor) (*Exec, e
 				stepLosses[i] = ls
 				gd = Transpose(Gradient(ReduceAllSum(ls), dh)[0], 0, 1)
 			}
-			grad := Reshape(Add(Scatter(pos1, gd, flat, false, false), Scatter(pos2, Neg(gd), flat, false, false)), pr.p, pr.r, C)
+			// ∂L/∂θ: +∂L/∂Δh at y₁, −∂L/∂Δh at y₂. Subtracting the second
+			// scatter equals adding the scatter of −∂L/∂Δh (autodiff's
+			// Neg through h1 − h2) bit for bit, without the Neg pass.
+			grad := Reshape(Sub(Scatter(pos1, gd, flat, false, false), Scatter(pos2, gd, flat, false, false)), pr.p, pr.r, C)
 			if gammaP != nil {
 				p := Softmax(Add(ref, theta), 1)
 				grad = Add(grad, Mul(Sub(p, klA), gammaP))
