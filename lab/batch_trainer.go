@@ -617,7 +617,9 @@ func (bt *batchTrainer) newStepExec(full []*tensors.Tensor) (*Exec, error) {
 		g := theta.Graph()
 		k, B := len(steps)/per, steps[0].Shape().Dimensions[1]
 		kc := bt.graphConsts(g, B)
-		lr := bt.learningRate(g, func() *Node { return bt.full(g, func(c Config) float64 { return c.LearningRate }, theta.Shape().Dimensions[1:]...) })
+		lr := bt.learningRate(g, func() *Node {
+			return bt.full(g, func(c Config) float64 { return c.LearningRate }, theta.Shape().Dimensions[1:]...)
+		})
 		var phi *Node
 		if pr.kind == LogLinear {
 			phi = Const(g, tensors.FromFlatDataAndDimensions(pr.features, pr.p*pr.r, pr.f))
