@@ -223,15 +223,18 @@ func (bt *batchTrainer) newTabularLastStepExec(full []*tensors.Tensor) (*Exec, e
 		flat := shapes.Make(dtypes.Float64, pr.p*pr.r, C)
 		kc := bt.graphConsts(g, n)
 		lr := bt.learningRate(g, func() *Node { return bt.fullLast(g, func(c Config) float64 { return c.LearningRate }) })
-		var gammaP, ref, klA *Node
+		// The reference logits, log π_ref and π_ref as graphConsts computes
+		// them, broadcast along the config axis (materialised once per call,
+		// see graphConsts).
+		dims := []int{pr.p, pr.r, C}
+		refPR := Const(g, tensors.FromFlatDataAndDimensions(pr.ref, pr.p, pr.r))
+		ref := ExpandAndBroadcast(refPR, dims, []int{2})
+		var gammaP, klLogA, klA *Node
 		if bt.hasKL() {
 			gammaP = bt.fullLast(g, func(c Config) float64 { return c.Gamma / float64(pr.p) })
-			// π_ref as graphConsts computes it, broadcast along the config
-			// axis (materialised once per call, see graphConsts).
-			dims := []int{pr.p, pr.r, C}
-			refPR := Const(g, tensors.FromFlatDataAndDimensions(pr.ref, pr.p, pr.r))
-			ref = ExpandAndBroadcast(refPR, dims, []int{2})
-			klA = ExpandAndBroadcast(Exp(LogSoftmax(refPR, -1)), dims, []int{2})
+			logA := LogSoftmax(refPR, -1)
+			klLogA = ExpandAndBroadcast(logA, dims, []int{2})
+			klA = ExpandAndBroadcast(Exp(logA), dims, []int{2})
 		}
 		// The built-in pair losses are element-wise: they run on the [N, C]
 		// margins as gathered, and their mean over the pairs (axis 0) sums in
@@ -278,7 +281,38 @@ func (bt *batchTrainer) newTabularLastStepExec(full []*tensors.Tensor) (*Exec, e
 			}
 			theta, m, v, t = optimizerStep(bt.cfgs[0].Optimizer, theta, m, v, t, grad, lr)
 		}
-		return []*Node{theta, m, v, t, Stack(stepLosses, 0), bt.fullLoss(toConfigFirst(theta), full)}
+		var lossAt *Node
+		if perPair != nil {
+			// fullLoss in this layout: the same arithmetic in the same order,
+			// with row gathers and π_ref computed once.
+			spread := func(x *Node) *Node { // [P, 1, C] → [P, R, C], materialised
+				return ExpandAndBroadcast(Reshape(x, pr.p, C), dims, []int{1})
+			}
+			x := Add(ref, theta)
+			mx := StopGradient(ReduceAndKeep(x, ReduceMax, 1))
+			shifted := Sub(x, spread(mx))
+			lp := Sub(shifted, spread(Log(ReduceAndKeep(Exp(shifted), ReduceSum, 1))))
+			lpRows := Reshape(lp, pr.p*pr.r, C)
+			refRows := func(ys []int32) *Node { // log π_ref at the rows ys, [N, C]
+				data := make([]float64, 0, n*C)
+				for _, y := range ys {
+					for range C {
+						data = append(data, pr.refLP[y])
+					}
+				}
+				return Const(g, tensors.FromFlatDataAndDimensions(data, n, C))
+			}
+			h1 := Sub(Gather(lpRows, pos1), refRows(rows[0]))
+			h2 := Sub(Gather(lpRows, pos2), refRows(rows[1]))
+			lossAt = ReduceMean(perPair(Sub(h1, h2), betaT), 0)
+			if bt.hasKL() { // klExact: losses.CategoricalKL over R, the mean over P
+				kl := ReduceMean(ReduceSum(Mul(klA, Sub(klLogA, lp)), 1), 0)
+				lossAt = Add(lossAt, Mul(kl, kc.gamma))
+			}
+		} else {
+			lossAt = bt.fullLoss(toConfigFirst(theta), full)
+		}
+		return []*Node{theta, m, v, t, Stack(stepLosses, 0), lossAt}
 	}
 	return bt.compileStep("batch_tabular_", fn)
 }
