@@ -11,7 +11,8 @@ import (
 	"github.com/robustpo/robustpo/kernel/kernelspec"
 )
 
-// cmdInstall builds the tools and writes the kernelspec. It is idempotent
+// cmdInstall builds the tools, writes the kernelspec and prebuilds the
+// packages notebooks import (unless --no-prebuild). It is idempotent
 // and prints one line per thing it changed or found already in place.
 // The kernelspec is named after the checkout (kernelspec.CheckoutName)
 // unless --name says otherwise; a name Jupyter refuses exits 2 before
@@ -21,6 +22,7 @@ func cmdInstall(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.SetOutput(stderr)
 	name := fs.String("name", "", "kernelspec name (default: this checkout's, robustpo-<hash of its path>; "+kernelspec.DefaultName+" is the name notebooks' metadata carry)")
 	dataDir := fs.String("jupyter-data-dir", "", "Jupyter data dir (default $JUPYTER_DATA_DIR or the platform's, e.g. ~/.local/share/jupyter)")
+	noPrebuild := fs.Bool("no-prebuild", false, "skip prebuilding the packages notebooks import (the first cell then builds them)")
 	withGopls := fs.Bool("with-gopls", false, "also install gopls "+kernelspec.GoplsVersion+" (autocomplete and contextual help)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -98,6 +100,12 @@ func cmdInstall(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stdout, "wrote kernelspec %q (%s) to %s\n", *name, spec.DisplayName, path)
 	} else {
 		fmt.Fprintf(stdout, "unchanged: kernelspec %q at %s\n", *name, path)
+	}
+	if !*noPrebuild {
+		if err := reportPrebuild(ctx, root, kernelspec.MergeEnv(os.Environ(), spec.Env), stdout); err != nil {
+			fmt.Fprintf(stderr, "kernel install: %v\n", err)
+			return exitFailed
+		}
 	}
 	return exitOK
 }
