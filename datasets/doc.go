@@ -19,6 +19,10 @@
 //     seed: Gaussian π_ref logits, tabular or linear oracle rewards,
 //     Bradley–Terry labels with optional label noise, and a Coverage that
 //     limits which responses can ever appear in a pair.
+//   - [Extrapolation] draws an [ExtrapolationConfig]-sized log-linear bandit on
+//     which a reward model fit to the labels is confidently wrong away from
+//     the data: r* is a quality feature, the labelled pairs compare responses
+//     whose style barely varies, and unseen responses have extreme styles.
 //
 // # Sequence data
 //
