@@ -176,7 +176,11 @@ func runNotebook(ctx context.Context, cfg runConfig, path string, nb *nbformat.N
 	if kernelName == "" {
 		kernelName = nb.KernelName()
 	}
-	recordKernel(nb, kernelName, client.KernelInfo())
+	root := ""
+	if wd, err := os.Getwd(); err == nil {
+		root, _ = kernelspec.RepoRoot(wd)
+	}
+	recordKernel(nb, kernelName, root, client.KernelInfo())
 
 	// Clear stale outputs; cells after a failure keep none.
 	for _, c := range nb.Cells {
@@ -232,11 +236,17 @@ func runNotebook(ctx context.Context, cfg runConfig, path string, nb *nbformat.N
 // the repository's GoNB kernelspec (display name kernelspec.DisplayName);
 // under another name (gonb, go) an existing display_name and language of
 // that name are kept, as Jupyter shows those of the spec installed there.
-func recordKernel(nb *nbformat.Notebook, name string, info jupyter.KernelInfo) {
+func recordKernel(nb *nbformat.Notebook, name, root string, info jupyter.KernelInfo) {
 	if name == "" {
 		name = kernelspec.DefaultName
 	}
-	ks := map[string]any{"name": name, "display_name": kernelspec.DisplayName, "language": "go"}
+	display := kernelspec.DisplayName
+	if strings.HasPrefix(name, kernelspec.DefaultName+"-") && root != "" {
+		// A per-checkout kernel: the display name its install wrote, so
+		// that Jupyter finds the metadata unchanged.
+		display = kernelspec.DisplayNameFor(name, root)
+	}
+	ks := map[string]any{"name": name, "display_name": display, "language": "go"}
 	if old, ok := nb.Metadata["kernelspec"].(map[string]any); ok && name != kernelspec.DefaultName && old["name"] == name {
 		for _, k := range []string{"display_name", "language"} {
 			if v, ok := old[k].(string); ok && v != "" {

@@ -133,10 +133,13 @@ func TestRecordKernel(t *testing.T) {
 			map[string]any{"kernelspec": map[string]any{"name": "gonb", "display_name": "Go (gonb)", "language": "go"}, "language_info": map[string]any{"name": "go"}},
 			"go", nil,
 			`{"kernelspec":{"display_name":"` + kernelspec.DisplayName + `","language":"go","name":"go"}}`},
+		{"a per-checkout kernel gets the display name its install writes",
+			map[string]any{}, "robustpo-1a2b3c4d", nil,
+			`{"kernelspec":{"display_name":"Go (robustpo: robustpo)","language":"go","name":"robustpo-1a2b3c4d"}}`},
 	}
 	for _, c := range cases {
 		nb := &nbformat.Notebook{Metadata: c.metadata}
-		recordKernel(nb, c.kernel, jupyter.KernelInfo{LanguageInfo: c.info})
+		recordKernel(nb, c.kernel, "/src/robustpo", jupyter.KernelInfo{LanguageInfo: c.info})
 		got, _ := json.Marshal(nb.Metadata)
 		if string(got) != c.want {
 			t.Errorf("%s: metadata\n %s\nwant\n %s", c.name, got, c.want)
