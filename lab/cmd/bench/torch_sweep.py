@@ -42,8 +42,8 @@ import torch.nn.functional as F
 
 METRICS = ["loss", "rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies",
            "logps/chosen", "logps/rejected", "implicit_reward/max_abs", "grad_weight", "kl/reverse",
-           "kl/forward", "mass/train_support", "oracle/reward", "oracle/regret", "oracle/tv_optimal",
-           "winrate/vs_ref"]
+           "kl/forward", "mass/train_support", "oracle/reward", "oracle/regret", "oracle/normalized_regret",
+           "oracle/tv_optimal", "winrate/vs_ref"]
 
 
 class Problem:
@@ -65,6 +65,7 @@ class Problem:
         self.prompts_with_pairs = max(1, int(support.any(-1).sum()))
         # W(x, y) = sum_y' pi_ref(y'|x) sigmoid(r*(y) - r*(y')): winrate/vs_ref = mean_x sum_y pi W.
         self.win = (self.ref_p[:, None, :] * torch.sigmoid(self.rstar[:, :, None] - self.rstar[:, None, :])).sum(-1)
+        self.j_ref = float((self.ref_p * self.rstar).sum(-1).mean(-1))  # J(pi_ref), its KL term is 0
 
     def optimum(self, beta):
         """pi*_{r*} for each beta ([..., P, R]) and J(pi*) ([...])."""
@@ -90,6 +91,12 @@ class Problem:
         hw, hl = h[..., self.x, self.yw], h[..., self.x, self.yl]
         p = lp.exp()
         bh = beta[..., None, None] * h
+        j = (p * (self.rstar - bh)).sum(-1).mean(-1)
+        # (J(pi) - J(pi_ref)) / (J(pi*) - J(pi_ref)), NaN where pi* gains nothing, as the lab's
+        # normalizedRegret (never in the bench grid: NaN would not pass through JSON to Go).
+        gain = opt_j - self.j_ref
+        gains = gain > 1e-12 * opt_j.abs().clamp(min=1)
+        normalized = torch.where(gains, (j - self.j_ref) / gain, torch.full_like(j, math.nan))
         return {
             "loss": loss,
             "rewards/chosen": (b * hw).mean(-1),
@@ -104,7 +111,8 @@ class Problem:
             "kl/forward": -(self.ref_p * h).sum(-1).mean(-1),
             "mass/train_support": (p * self.support).sum((-2, -1)) / self.prompts_with_pairs,
             "oracle/reward": (p * self.rstar).sum(-1).mean(-1),
-            "oracle/regret": opt_j - (p * (self.rstar - bh)).sum(-1).mean(-1),
+            "oracle/regret": opt_j - j,
+            "oracle/normalized_regret": normalized,
             "oracle/tv_optimal": 0.5 * (p - opt_p).abs().sum(-1).mean(-1),
             "winrate/vs_ref": (p * self.win).sum(-1).mean(-1),
         }
