@@ -590,7 +590,8 @@ func TestReplOnRealKernel(t *testing.T) {
 		"%%", `fmt.Println("repl says hi")`, "",
 		"", // extra empty lines at the prompt are ignored
 		`import "github.com/janpfeifer/gonb/gonbui"`, "%%",
-		"gonbui.DisplaySVG(`<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"8\" height=\"8\"><circle r=\"4\"/></svg>`)", "",
+		// Sync: wait until GoNB has the output, or the program may exit first.
+		"gonbui.DisplaySVG(`<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"8\" height=\"8\"><circle r=\"4\"/></svg>`)", "gonbui.Sync()", "",
 		"%%", "var s []int", "_ = s[5]", "",
 		"import \"time\"", "%%", `fmt.Println("sleeping")`, "time.Sleep(10 * time.Minute)", "",
 		"%%", `fmt.Println("after interrupt")`,

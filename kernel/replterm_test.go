@@ -154,7 +154,7 @@ func TestReplUnderPTY(t *testing.T) {
 	png := "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
 	figure := "import \"github.com/janpfeifer/gonb/gonbui\"\rimport \"github.com/janpfeifer/gonb/gonbui/protocol\"\r\r%%\r" +
 		"gonbui.SendData(&protocol.DisplayData{Data: map[protocol.MIMEType]any{\r" +
-		"\t\"image/png\": \"" + png + "\",\r\t\"image/svg+xml\": `<svg xmlns=\"http://www.w3.org/2000/svg\"/>`,\r\t\"text/plain\": \"fig\"}})\r"
+		"\t\"image/png\": \"" + png + "\",\r\t\"image/svg+xml\": `<svg xmlns=\"http://www.w3.org/2000/svg\"/>`,\r\t\"text/plain\": \"fig\"}})\rgonbui.Sync()\r"
 	ptmx.WriteString("\x1b[200~" + figure + "\x1b[201~\r")
 	waitFor("[figure: ")
 	ptmx.WriteString("\x04")
