@@ -453,11 +453,8 @@ func (e Explorer) ShowContext(ctx context.Context) (*Run, error) {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
-	if !gonbui.IsNotebook {
-		return s.once(ctx, os.Stdout, false, "not in a notebook")
-	}
-	if !frontEndAnswers(ctx, probeWait) {
-		return s.once(ctx, os.Stdout, true, fmt.Sprintf("no answer from a front end within %v", probeWait))
+	if why := noFrontEnd(ctx, probeWait); why != "" {
+		return s.once(ctx, os.Stdout, gonbui.IsNotebook, why)
 	}
 	return s.live(ctx)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"html"
 	"math"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,29 +22,44 @@ import (
 	"github.com/robustpo/robustpo/lab/internal/render"
 )
 
-// probeWait is how long frontEndAnswers waits for the front end's reply
+// probeWait is how long noFrontEnd waits for the front end's reply
 // once its probe is sent (GoNB itself first waits up to 3 s for a front end
-// to open its comms channel; see frontEndAnswers).
+// to open its comms channel; see noFrontEnd).
 const probeWait = 2 * time.Second
 
 // gonbConnectWait bounds GoNB's wait for a front end to open its comms
 // channel (its comms.WaitForConnectionTimeout, 3 s in v0.11.4), plus a margin.
 const gonbConnectWait = 5 * time.Second
 
-// frontEndAnswers reports whether a front end that runs GoNB's comms
-// (Jupyter with a live kernel) answers this cell: it subscribes to a fresh
-// address, which makes GoNB install its WebSocket JavaScript in the front
-// end and wait (up to 3 s) for it to connect, then sends a script that
-// replies on that address, and waits wait for the reply. Without such a
-// front end (`kernel run`, nbconvert, the REPL) nothing replies: it returns
-// false after about 3 s + wait, having shown nothing (the script's output is
-// emptied at once). The address stays subscribed: GoNB v0.11.4's comms
-// dispatcher never unlocks its subscription table when a value arrives for
-// an address nobody listens to, so a late reply to a closed address would
-// freeze every later widget.
-func frontEndAnswers(ctx context.Context, wait time.Duration) bool {
-	if !gonbui.IsNotebook || gonbui.Open() != nil {
-		return false
+// jupyterEnv is set by Jupyter's kernel launcher (jupyter_client, used by
+// the notebook server, JupyterLab and nbconvert) in the environment of the
+// kernels it starts, which GoNB passes on to cell programs.
+const jupyterEnv = "JPY_PARENT_PID"
+
+// noFrontEnd returns why no front end that runs GoNB's comms (Jupyter with
+// a live kernel, in a browser) can answer this cell, or "" when one answers.
+//
+// A kernel that Jupyter did not start (`go run ./kernel run`, the REPL; see
+// jupyterEnv) has none, and noFrontEnd says so at once, sending nothing.
+// Otherwise it subscribes to a fresh address, which makes GoNB install its
+// WebSocket JavaScript in the front end and wait (up to 3 s) for it to
+// connect, then sends a script that replies on that address, and waits wait
+// for the reply. Without a browser (nbconvert) nothing replies, and it
+// returns after about 3 s + wait; GoNB's installation script then stays in
+// the cell's output there (GoNB removes it only when a front end connects).
+//
+// The address stays subscribed: GoNB v0.11.4's comms dispatcher never
+// unlocks its subscription table when a value arrives for an address nobody
+// listens to, so a late reply to a closed address would freeze every later
+// widget.
+func noFrontEnd(ctx context.Context, wait time.Duration) string {
+	switch {
+	case !gonbui.IsNotebook:
+		return "not in a notebook"
+	case os.Getenv(jupyterEnv) == "":
+		return "this kernel was not started by Jupyter"
+	case gonbui.Open() != nil:
+		return fmt.Sprintf("no connection to GoNB: %v", gonbui.Error())
 	}
 	addr := "/robustpo/explore/probe/" + gonbui.UniqueId()
 	replies := comms.Listen[int](addr).LatestOnly()
@@ -55,17 +71,17 @@ func frontEndAnswers(ctx context.Context, wait time.Duration) bool {
 	select {
 	case <-sent:
 	case <-ctx.Done():
-		return false
+		return ctx.Err().Error()
 	case <-time.After(gonbConnectWait + wait):
-		return false
+		return "GoNB did not take the probe"
 	}
 	select {
 	case <-replies.C:
-		return true
+		return ""
 	case <-ctx.Done():
-		return false
+		return ctx.Err().Error()
 	case <-time.After(wait):
-		return false
+		return fmt.Sprintf("no answer from a front end within %v", wait)
 	}
 }
 
