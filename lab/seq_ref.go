@@ -17,8 +17,8 @@ import (
 
 // seqReference is everything a sequence run needs from the SFT policy π_ref,
 // computed once per (task, Model, SFTSteps, SFTLearningRate, RefSamples,
-// EvalSamples, EvalPrompts) and cached on disk, so every method and seed
-// starts from the same π_ref.
+// EvalSamples, EvalPrompts) and cached on disk, so every method and
+// Config.Seed starts from the same π_ref (Model.Seed seeds the SFT).
 type seqReference struct {
 	// Params are the SFT policy's parameters.
 	Params []savedParam

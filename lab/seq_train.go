@@ -124,9 +124,11 @@ func TrainSeq(cfg Config, task *datasets.SeqTask) (*Run, error) {
 // (History to the last logged step, StepLosses to the step reached) with an
 // error wrapping ErrInterrupted. Finished runs, π_ref (its parameters and samples) and
 // reward margins are cached under CacheDir unless cfg.NoCache or
-// ROBUSTPO_NO_CACHE=1; π_ref depends only on the task, Model, SFTSteps,
-// SFTLearningRate, RefSamples, EvalSamples and EvalPrompts, so every method
-// and seed of a study starts from the same π_ref.
+// ROBUSTPO_NO_CACHE=1; π_ref depends only on the task, Model (Model.Seed
+// included), SFTSteps, SFTLearningRate, RefSamples, EvalSamples and
+// EvalPrompts, so every method and Config.Seed of a study starts from the
+// same π_ref; a seed that should also redraw π_ref sets Model.Seed (and the
+// task's seed, to redraw the data), as notebook 04 does.
 func TrainSeqContext(ctx context.Context, cfg Config, task *datasets.SeqTask) (*Run, error) {
 	run, _, err := trainSeqTask(ctx, cfg, task, true)
 	return run, err
