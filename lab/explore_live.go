@@ -22,10 +22,16 @@ import (
 	"github.com/robustpo/robustpo/lab/internal/render"
 )
 
-// probeWait is how long noFrontEnd waits for the front end's reply
-// once its probe is sent (GoNB itself first waits up to 3 s for a front end
-// to open its comms channel; see noFrontEnd).
-const probeWait = 2 * time.Second
+// probeWait is how long each try of noFrontEnd waits for the front end's
+// reply once its probe is sent, and probeTries the number of tries (GoNB
+// itself first waits up to 3 s for a front end to open its comms channel
+// at each). A browser answers the first try within a fraction of a second;
+// nbconvert, which has no browser, pays probeTries × (3 s + probeWait) once
+// per explorer cell.
+const (
+	probeWait  = 2 * time.Second
+	probeTries = 3
+)
 
 // gonbConnectWait bounds GoNB's wait for a front end to open its comms
 // channel (its comms.WaitForConnectionTimeout, 3 s in v0.11.4), plus a margin.
@@ -41,14 +47,18 @@ const jupyterEnv = "JPY_PARENT_PID"
 //
 // A kernel that Jupyter did not start (`go run ./kernel run`, the REPL; see
 // jupyterEnv) has none, and noFrontEnd says so at once, sending nothing.
-// Otherwise it subscribes to a fresh address, which makes GoNB install its
-// WebSocket JavaScript in the front end and wait (up to 3 s) for it to
-// connect, then sends a script that replies on that address, and waits wait
-// for the reply. Without a browser (nbconvert) nothing replies, and it
-// returns after about 3 s + wait; GoNB's installation script then stays in
-// the cell's output there (GoNB removes it only when a front end connects).
+// Otherwise it probes up to probeTries times: it subscribes to a fresh
+// address, which makes GoNB install its WebSocket JavaScript in the front
+// end (or check with a heartbeat that the one installed still answers) and
+// wait up to 3 s for it to connect, then sends a script that replies on that
+// address, and waits wait for the reply. Another try is needed when GoNB's
+// script gave up on a connection that was slow to be acknowledged (it waits
+// 500 ms for that, and a loaded machine can take longer): the next try's
+// heartbeat finds it gone and installs it again. Without a browser
+// (nbconvert) nothing replies; GoNB's installation script then stays in the
+// cell's output there (GoNB removes it only when a front end connects).
 //
-// The address stays subscribed: GoNB v0.11.4's comms dispatcher never
+// The addresses stay subscribed: GoNB v0.11.4's comms dispatcher never
 // unlocks its subscription table when a value arrives for an address nobody
 // listens to, so a late reply to a closed address would freeze every later
 // widget.
@@ -61,28 +71,37 @@ func noFrontEnd(ctx context.Context, wait time.Duration) string {
 	case gonbui.Open() != nil:
 		return fmt.Sprintf("no connection to GoNB: %v", gonbui.Error())
 	}
-	addr := "/robustpo/explore/probe/" + gonbui.UniqueId()
-	replies := comms.Listen[int](addr).LatestOnly()
-	sent := make(chan struct{})
-	go func() {
-		dom.TransientJavascript(fmt.Sprintf(`(() => { const c = globalThis.gonb_comm; if (c) { c.send(%q, 1); } })();`, addr))
-		close(sent)
-	}()
-	select {
-	case <-sent:
-	case <-ctx.Done():
-		return ctx.Err().Error()
-	case <-time.After(gonbConnectWait + wait):
-		return "GoNB did not take the probe"
+	replies := make(chan struct{}, probeTries)
+	for range probeTries {
+		addr := "/robustpo/explore/probe/" + gonbui.UniqueId()
+		c := comms.Listen[int](addr).LatestOnly()
+		go func() {
+			<-c.C
+			replies <- struct{}{}
+		}()
+		sent := make(chan struct{})
+		go func() {
+			dom.TransientJavascript(fmt.Sprintf(`(() => { const c = globalThis.gonb_comm; if (c) { c.send(%q, 1); } })();`, addr))
+			close(sent)
+		}()
+		select {
+		case <-sent:
+		case <-replies:
+			return ""
+		case <-ctx.Done():
+			return ctx.Err().Error()
+		case <-time.After(gonbConnectWait + wait):
+			return "GoNB did not take the probe"
+		}
+		select {
+		case <-replies:
+			return ""
+		case <-ctx.Done():
+			return ctx.Err().Error()
+		case <-time.After(wait):
+		}
 	}
-	select {
-	case <-replies.C:
-		return ""
-	case <-ctx.Done():
-		return ctx.Err().Error()
-	case <-time.After(wait):
-		return fmt.Sprintf("no answer from a front end within %v", wait)
-	}
+	return fmt.Sprintf("no answer from a front end to %d probes", probeTries)
 }
 
 // change is a control moved to a position.
@@ -102,7 +121,7 @@ func (s *explorerState) live(ctx context.Context) (*Run, error) {
 	uid := gonbui.UniqueId()
 	controlsID, viewID := "robustpo_explore_controls_"+uid, "robustpo_explore_view_"+uid
 	root := "robustpo-explore-" + uid
-	pos := slices.Clone(s.start)
+	pos := s.start
 
 	var b strings.Builder
 	fmt.Fprintf(&b, `<div id="%s" class="robustpo-explore-controls" style="font-family: sans-serif; font-size: 90%%"><table>`, root)
@@ -149,6 +168,26 @@ func (s *explorerState) live(ctx context.Context) (*Run, error) {
 		dom.TransientJavascript(script.String())
 	}
 
+	shown, shownPos := s.loop(ctx, changes, stop.C, func(t trained, seq int) {
+		if t.err != nil {
+			gonbui.UpdateHTML(viewID, fmt.Sprintf(`<div class="robustpo-explore-view robustpo-explore-error" data-seq="%d"><pre>%s: %s</pre></div>`,
+				seq, html.EscapeString(s.describe(t.pos)), html.EscapeString(t.err.Error())))
+			return
+		}
+		gonbui.UpdateHTML(viewID, s.viewHTML(t.run, seq, t.took))
+	})
+	return s.finish(shown, shownPos, controlsID, viewID)
+}
+
+// loop trains the setting the controls select, from s.start on, and calls
+// view with each run that finishes while the controls still select it (seq
+// counts the runs shown; a failed run is passed with its error and the
+// previous seq). A change (a control moved to a position) cancels the run in
+// flight, the next starting once it has returned. It ends on a value from
+// stop or when ctx ends, cancelling the run in flight, and returns the last
+// Run shown and its positions (nil when none was).
+func (s *explorerState) loop(ctx context.Context, changes <-chan change, stop <-chan int, view func(t trained, seq int)) (*Run, []int) {
+	pos := slices.Clone(s.start)
 	done := make(chan trained, 1)
 	var cancel context.CancelFunc // of the run in flight; nil when none
 	start := func() {
@@ -189,14 +228,13 @@ loop:
 				if ctx.Err() != nil {
 					break loop
 				}
-				gonbui.UpdateHTML(viewID, fmt.Sprintf(`<div class="robustpo-explore-view robustpo-explore-error" data-seq="%d"><pre>%s: %s</pre></div>`,
-					seq, html.EscapeString(s.describe(t.pos)), html.EscapeString(t.err.Error())))
+				view(t, seq)
 				continue
 			}
 			seq++
 			shown, shownPos = t.run, t.pos
-			gonbui.UpdateHTML(viewID, s.viewHTML(t.run, seq, t.took))
-		case <-stop.C:
+			view(t, seq)
+		case <-stop:
 			break loop
 		case <-ctx.Done():
 			break loop
@@ -206,7 +244,7 @@ loop:
 		cancel()
 		<-done
 	}
-	return s.finish(shown, shownPos, controlsID, viewID)
+	return shown, shownPos
 }
 
 // finish replaces the live view by the static figure of run (the bundle

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // GoMLX's graph DSL reads best unqualified.
 	"github.com/robustpo/robustpo/datasets"
@@ -280,5 +281,70 @@ func TestExplorerView(t *testing.T) {
 		if !strings.Contains(v, want) {
 			t.Errorf("view lacks %q", want)
 		}
+	}
+}
+
+// TestExplorerLoop drives the explorer's loop as the widgets would: a
+// change that arrives while a run trains cancels it, only the run of the
+// controls' current setting is shown, a failed run is shown with its error,
+// and Stop returns the last run shown.
+func TestExplorerLoop(t *testing.T) {
+	// The base trains for minutes; steps → 200 must cancel it.
+	e := Explorer{
+		Base: Config{Method: DPO, Beta: 0.5, Steps: 5_000_000, Seed: 1, NoCache: true},
+		Controls: []Control{
+			StepsSlider(200, 5_000_000),
+			Slider("ε", []float64{0.1, 0.7}, func(c *Config, v float64) { c.Epsilon = v }),
+		},
+	}
+	s, err := e.resolve()
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes, stop := make(chan change), make(chan int)
+	type shownView struct {
+		t   trained
+		seq int
+	}
+	views := make(chan shownView, 8)
+	type result struct {
+		run *Run
+		pos []int
+	}
+	ended := make(chan result, 1)
+	go func() {
+		run, pos := s.loop(context.Background(), changes, stop, func(t trained, seq int) { views <- shownView{t, seq} })
+		ended <- result{run, pos}
+	}()
+	start := time.Now()
+	changes <- change{0, 0} // steps = 200, while the base trains
+	v := <-views
+	if v.t.err != nil || v.seq != 1 || v.t.run.Config.Steps != 200 || v.t.run.StepsDone != 200 {
+		t.Fatalf("first view: seq %d, err %v, steps %d: want the 200-step run", v.seq, v.t.err, v.t.run.Config.Steps)
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("the 200-step run was shown %v after the change: the base run was not cancelled", d)
+	}
+	// ε = 0.7 is invalid: shown as an error, the last run kept.
+	changes <- change{1, 1}
+	v = <-views
+	if v.t.err == nil || v.seq != 1 || !strings.Contains(v.t.err.Error(), "Epsilon") {
+		t.Errorf("an invalid setting: seq %d, err %v; want its error and seq 1", v.seq, v.t.err)
+	}
+	changes <- change{1, 5} // out of range: ignored
+	changes <- change{1, 0} // back to ε = 0.1: a new run (no cache here)
+	v = <-views
+	if v.t.err != nil || v.seq != 2 || v.t.run.Config.Epsilon != 0.1 {
+		t.Errorf("after ε back to 0.1: seq %d, err %v", v.seq, v.t.err)
+	}
+	stop <- 1
+	r := <-ended
+	if r.run != v.t.run || !slices.Equal(r.pos, []int{0, 0}) {
+		t.Errorf("Stop returned run %p at %v, want the last one shown %p at [0 0]", r.run, r.pos, v.t.run)
+	}
+	select {
+	case extra := <-views:
+		t.Errorf("an extra view after the last change: %+v", extra)
+	default:
 	}
 }
