@@ -5,6 +5,7 @@ import (
 	"encoding/gob"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"image/png"
 	"io"
 	"math"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/janpfeifer/gonb/gonbui/protocol"
 )
@@ -173,5 +175,19 @@ func TestSaveFormats(t *testing.T) {
 	}
 	if err := (&Figure{}).Save(filepath.Join(dir, "empty.svg")); err == nil {
 		t.Error("Save of a figure without panels: no error")
+	}
+}
+
+// TestBundleReproducible checks that drawing the same figure twice, more
+// than a second apart (the resolution of a PDF date), gives the same bytes
+// for every format: a re-executed notebook changes only where its results do.
+func TestBundleReproducible(t *testing.T) {
+	a := twoRuns().Bundle()
+	time.Sleep(1100 * time.Millisecond)
+	b := twoRuns().Bundle()
+	for mime, v := range a.Data {
+		if fmt.Sprint(v) != fmt.Sprint(b.Data[mime]) {
+			t.Errorf("%s differs between two drawings of the same figure", mime)
+		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"image/png"
 	"io"
 	"math"
+	"time"
 
 	pdf "codeberg.org/go-pdf/fpdf"
 	stdfnt "golang.org/x/image/font"
@@ -43,11 +44,18 @@ type pdfContext struct {
 	width vg.Length
 }
 
+// pdfDate is every PDF's creation and modification date.
+var pdfDate = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // newPDFCanvas returns a canvas for a PDF page of size w × h.
 func newPDFCanvas(w, h vg.Length) *pdfCanvas {
 	doc := pdf.NewCustom(&pdf.InitType{UnitStr: "pt", Size: pdf.SizeType{Wd: w.Points(), Ht: h.Points()}})
 	doc.SetCompression(true)
 	doc.SetProducer("robustpo lab", true)
+	// A fixed date, not the time of drawing: the same figure gives the same
+	// bytes, so a re-executed notebook changes only where its results do.
+	doc.SetCreationDate(pdfDate)
+	doc.SetModificationDate(pdfDate)
 	c := &pdfCanvas{doc: doc, w: w, h: h, stack: make([]pdfContext, 1), fonts: map[string]bool{}}
 	doc.SetMargins(0, 0, 0)
 	doc.SetAutoPageBreak(false, 0)
