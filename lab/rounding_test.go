@@ -219,8 +219,8 @@ type simdTrace struct {
 	RefKL      [][]int   `json:"ref_kl"` // π_ref's samples on the training prompts (forward KL)
 }
 
-// TestNotebook04AcrossSIMDWidths trains notebook 04's ρ = 0.5 runs (its CI
-// size) in two child processes of this test binary, one with AVX-512 and one
+// TestNotebook04AcrossSIMDWidths trains the ρ = 0.5 runs of an earlier,
+// one-seed configuration of notebook 04 (its CI size then) in two child processes of this test binary, one with AVX-512 and one
 // with GOMLX_SIMD_AVX512=false (the AVX2 kernels), each from an empty cache,
 // and reports where they part. It takes minutes, so it runs only with
 // ROBUSTPO_SIMD_EXPERIMENT=1, on an AVX-512 CPU, in a GOEXPERIMENT=simd build:
