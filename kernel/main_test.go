@@ -360,7 +360,7 @@ func TestRunOutputIntoOwnDirectory(t *testing.T) {
 
 func TestInstallAndDoctor(t *testing.T) {
 	data := t.TempDir()
-	code, stdout, stderr := runKernelCmd(t, "install", "--name", "robustpo-test", "--jupyter-data-dir", data)
+	code, stdout, stderr := runKernelCmd(t, "install", "--no-prebuild", "--name", "robustpo-test", "--jupyter-data-dir", data)
 	if code != exitOK {
 		t.Fatalf("install: exit %d\n%s\n%s", code, stdout, stderr)
 	}
@@ -398,7 +398,7 @@ func TestInstallAndDoctor(t *testing.T) {
 	}
 
 	// Idempotent: a second install changes nothing and says so.
-	code, stdout, _ = runKernelCmd(t, "install", "--name", "robustpo-test", "--jupyter-data-dir", data)
+	code, stdout, _ = runKernelCmd(t, "install", "--no-prebuild", "--name", "robustpo-test", "--jupyter-data-dir", data)
 	if code != exitOK || strings.Contains(stdout, "wrote") || !strings.Contains(stdout, "unchanged: kernelspec") {
 		t.Errorf("second install: exit %d, output:\n%s", code, stdout)
 	}
@@ -459,7 +459,7 @@ func TestInstallAndDoctor(t *testing.T) {
 		if bad == "" {
 			continue
 		}
-		code, _, stderr = runKernelCmd(t, "install", "--name", bad, "--jupyter-data-dir", data)
+		code, _, stderr = runKernelCmd(t, "install", "--no-prebuild", "--name", bad, "--jupyter-data-dir", data)
 		if code != exitBadInput || !strings.Contains(stderr, kernelspec.NameRule) {
 			t.Errorf("install --name %q: exit %d, want 2 naming the rule:\n%s", bad, code, stderr)
 		}
@@ -484,11 +484,11 @@ func TestInstallPerCheckout(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(clone, "go.mod"), gomod, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if code, stdout, stderr := runKernelCmd(t, "install", "--jupyter-data-dir", data); code != exitOK {
+	if code, stdout, stderr := runKernelCmd(t, "install", "--no-prebuild", "--jupyter-data-dir", data); code != exitOK {
 		t.Fatalf("install here: exit %d\n%s%s", code, stdout, stderr)
 	}
 	t.Chdir(clone)
-	if code, stdout, stderr := runKernelCmd(t, "install", "--jupyter-data-dir", data); code != exitOK {
+	if code, stdout, stderr := runKernelCmd(t, "install", "--no-prebuild", "--jupyter-data-dir", data); code != exitOK {
 		t.Fatalf("install in the clone: exit %d\n%s%s", code, stdout, stderr)
 	}
 	here, there := kernelspec.CheckoutName(root), kernelspec.CheckoutName(clone)

@@ -21,7 +21,7 @@ func TestJupyterNbconvert(t *testing.T) {
 		t.Skip("jupyter is not on PATH (CI installs Debian's jupyter-nbconvert jupyter-notebook)")
 	}
 	data := t.TempDir()
-	if code, stdout, stderr := runKernelCmd(t, "install", "--name", "robustpo", "--jupyter-data-dir", data); code != exitOK {
+	if code, stdout, stderr := runKernelCmd(t, "install", "--no-prebuild", "--name", "robustpo", "--jupyter-data-dir", data); code != exitOK {
 		t.Fatalf("install: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	dir := t.TempDir()
