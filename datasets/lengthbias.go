@@ -145,7 +145,19 @@ type SeqTask struct {
 	Pairs []SeqPair
 	// EvalPrompts are held-out documents, disjoint in draw from Prompts.
 	EvalPrompts [][]int
+	// HeldOut holds labelled pairs on held-out prompts (PromptIndex indexes
+	// EvalPrompts), to measure preference accuracy away from the training
+	// pairs. [LengthBias] leaves it empty; [TextSeqTask] fills it.
+	HeldOut []SeqPair
+	// Text is set on a task built from text pairs by [TextSeqTask] (nil for
+	// [LengthBias]): such a task has no oracle.
+	Text *TextSeqInfo
 }
+
+// HasOracle reports whether the task has an oracle reward r* (a synthetic
+// task) or not (a task built from text pairs, whose pairs carry NaN rewards
+// and whose [SeqTask.Oracle] is NaN).
+func (t *SeqTask) HasOracle() bool { return t.Text == nil }
 
 // LengthBias builds the synthetic length-biased summarization task.
 //
@@ -298,7 +310,12 @@ func (t *SeqTask) Candidates(prompt []int, n int, seed uint64) [][]int {
 // document that the response mentions), hallucinated = #{i : y_i ∉ x} (every
 // occurrence of a token that does not occur in the document, special tokens
 // included), and λ = Config.LengthWeight.
+//
+// A task without an oracle ([SeqTask.HasOracle] false) returns NaN.
 func (t *SeqTask) Oracle(prompt, response []int) float64 {
+	if !t.HasOracle() {
+		return math.NaN()
+	}
 	inDoc := make(map[int]bool, len(prompt))
 	for _, id := range prompt {
 		inDoc[id] = true

@@ -32,7 +32,7 @@ const Version = "0.3.0"
 // the bytes did: bump it whenever a field of Run, or of a type inside it,
 // changes (TestRunJSONLayout fails until it is bumped and the layout it
 // records is updated).
-const CacheFormat = 4
+const CacheFormat = 5
 
 // NoCacheEnv is the environment variable that disables the run cache when "1".
 const NoCacheEnv = "ROBUSTPO_NO_CACHE"

@@ -188,7 +188,7 @@ func checkSeqRun(run *Run, cfg Config, d *seqData, backend string) error {
 	if run.StepsDone != cfg.Steps {
 		return fmt.Errorf("%d steps done, want %d", run.StepsDone, cfg.Steps)
 	}
-	if err := checkHistory(run.History, seqMetricNames, cfg.Steps, cfg.LogEvery); err != nil {
+	if err := checkHistory(run.History, d.metricNames(cfg), cfg.Steps, cfg.LogEvery); err != nil {
 		return err
 	}
 	switch {
@@ -202,9 +202,11 @@ func checkSeqRun(run *Run, cfg Config, d *seqData, backend string) error {
 		return fmt.Errorf("%d SFT losses, want %d", len(s.SFTLoss), cfg.SFTSteps)
 	case !isHexSHA256(s.EvalFingerprint):
 		return fmt.Errorf("evaluation fingerprint %q", s.EvalFingerprint)
-	case len(s.WinRate.PerPrompt) != len(d.evalModel) || s.WinRate.Samples != cfg.EvalSamples:
+	case s.HeldOutPairs != len(d.held):
+		return fmt.Errorf("sequence result of %d held-out pairs, want %d", s.HeldOutPairs, len(d.held))
+	case d.oracle && (len(s.WinRate.PerPrompt) != len(d.evalModel) || s.WinRate.Samples != cfg.EvalSamples):
 		return fmt.Errorf("win rate over %d prompts × %d samples, want %d × %d", len(s.WinRate.PerPrompt), s.WinRate.Samples, len(d.evalModel), cfg.EvalSamples)
-	case !(0 <= s.WinRate.Lo && s.WinRate.Lo <= s.WinRate.Hi && s.WinRate.Hi <= 1 && 0 <= s.WinRate.Rate && s.WinRate.Rate <= 1):
+	case d.oracle && !(0 <= s.WinRate.Lo && s.WinRate.Lo <= s.WinRate.Hi && s.WinRate.Hi <= 1 && 0 <= s.WinRate.Rate && s.WinRate.Rate <= 1):
 		return fmt.Errorf("win rate %v with CI [%v, %v]", s.WinRate.Rate, s.WinRate.Lo, s.WinRate.Hi)
 	case s.NumParameters <= 0:
 		return fmt.Errorf("%d policy parameters", s.NumParameters)
@@ -374,7 +376,7 @@ func checkReference(ref *seqReference, cfg Config, d *seqData, backend compute.B
 	if i := slices.IndexFunc(ref.SFTLoss, notFinite); i >= 0 {
 		return fmt.Errorf("SFT loss %d = %v", i, ref.SFTLoss[i])
 	}
-	if n := len(d.prompts) * cfg.RefSamples; len(ref.KL) != n {
+	if n := d.klPrompts(cfg) * cfg.RefSamples; len(ref.KL) != n {
 		return fmt.Errorf("%d π_ref samples of the training prompts, want %d", len(ref.KL), n)
 	}
 	for i, s := range ref.KL {
@@ -415,8 +417,13 @@ func checkSample(s refSample, x, t int) error {
 	return nil
 }
 
-// checkMargins checks cached reward margins of n examples and k members.
-func checkMargins(m *seqMargins, n, k int) error {
+// checkMargins checks cached reward margins of n examples and k members
+// (and, with held > 0 held-out pairs, their k held-out accuracies).
+func checkMargins(m *seqMargins, n, k, held int) error {
+	if held > 0 && (len(m.HeldOutAccuracy) != k || slices.ContainsFunc(append(slices.Clone(m.HeldOutAccuracy), m.HeldOutEnsembleAccuracy),
+		func(a float64) bool { return !(a >= 0 && a <= 1) })) {
+		return fmt.Errorf("held-out accuracies %v (ensemble %v), want %d in [0, 1]", m.HeldOutAccuracy, m.HeldOutEnsembleAccuracy, k)
+	}
 	if len(m.Margins) != n || slices.ContainsFunc(m.Margins, func(row []float64) bool { return len(row) != k }) {
 		return fmt.Errorf("margins are %s, want %d×%d", dims(m.Margins), n, k)
 	}

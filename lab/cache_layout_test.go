@@ -11,7 +11,7 @@ import (
 )
 
 // runLayoutFormat is the CacheFormat that runLayout was recorded for.
-const runLayoutFormat = 4
+const runLayoutFormat = 5
 
 // runLayout is the layout of the cache payloads as CacheFormat
 // runLayoutFormat writes them: every field of Run (JSON), seqReference (gob)
@@ -67,6 +67,7 @@ var runLayout = []string{
 	"lab.Config.SFTSteps int,omitzero",
 	"lab.Config.SFTLearningRate float64,omitzero",
 	"lab.Config.RefSamples int,omitzero",
+	"lab.Config.KLPrompts int,omitzero",
 	"lab.Config.KLBatch int,omitzero",
 	"lab.Config.EvalSamples int,omitzero",
 	"lab.Config.EvalPrompts int,omitzero",
@@ -107,6 +108,10 @@ var runLayout = []string{
 	"lab.SeqResult.sft_loss []float64",
 	"lab.SeqResult.reward_accuracy []float64,omitempty",
 	"lab.SeqResult.num_parameters int",
+	"lab.SeqResult.heldout_pairs int,omitempty",
+	"lab.SeqResult.heldout_accuracy float64,omitempty",
+	"lab.SeqResult.reward_heldout_accuracy []float64,omitempty",
+	"lab.SeqResult.ensemble_heldout_accuracy float64,omitempty",
 	"lab.WinRate.rate float64",
 	"lab.WinRate.lo float64",
 	"lab.WinRate.hi float64",
@@ -128,6 +133,8 @@ var runLayout = []string{
 	"lab.seqMargins.margins [][]float64",
 	"lab.seqMargins.accuracy []float64",
 	"lab.seqMargins.loss []float64",
+	"lab.seqMargins.heldout_accuracy []float64,omitempty",
+	"lab.seqMargins.heldout_ensemble_accuracy float64,omitempty",
 }
 
 // TestRunJSONLayout fails when the JSON layout of Run (any field of Run or of

@@ -200,6 +200,10 @@ type Config struct {
 	// RefSamples is the number of responses sampled from π_ref per training
 	// prompt, for the forward KL and the PlusRefSamples pairs (0 means 2).
 	RefSamples int `json:",omitzero"`
+	// KLPrompts, when > 0, limits the π_ref samples of the forward KL and of
+	// PlusRefSamples to the first KLPrompts training prompts (0 means all;
+	// sampling is the costly part of building π_ref on a large task).
+	KLPrompts int `json:",omitzero"`
 	// KLBatch is the number of π_ref samples in each step's forward-KL term of
 	// EDPO and PDPO when Gamma > 0 (0 means BatchSize; rounded up to even).
 	KLBatch int `json:",omitzero"`

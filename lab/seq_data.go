@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash"
 	"math"
+	"slices"
 
 	"github.com/robustpo/robustpo/datasets"
 	"github.com/robustpo/robustpo/lab/seqmodel"
@@ -97,6 +98,8 @@ func (c Config) validateSeq(task *datasets.SeqTask) error {
 		return errors.New("lab: Config.DistillPairs = AllPairs is not available for sequence runs (responses are unbounded)")
 	case !(c.Rho >= 0 && c.Rho <= 1):
 		return fmt.Errorf("lab: Config.Rho = %v, need 0 ≤ Rho ≤ 1", c.Rho)
+	case c.KLPrompts < 0:
+		return fmt.Errorf("lab: Config.KLPrompts = %d, need ≥ 0 (0: all training prompts)", c.KLPrompts)
 	case c.SFTSteps < 0 || c.RefSamples < 1 || c.KLBatch < 2 || c.EvalSamples < 1:
 		return fmt.Errorf("lab: Config SFTSteps=%d RefSamples=%d KLBatch=%d EvalSamples=%d, need SFTSteps ≥ 0 and the others ≥ 1",
 			c.SFTSteps, c.RefSamples, c.KLBatch, c.EvalSamples)
@@ -106,17 +109,37 @@ func (c Config) validateSeq(task *datasets.SeqTask) error {
 		return fmt.Errorf("lab: Config.EvalPrompts = %d, but the task has %d held-out prompts: need ≥ 1", c.EvalPrompts, len(task.EvalPrompts))
 	case c.Model.VocabSize < task.Vocab.Size:
 		return fmt.Errorf("lab: Config.Model.VocabSize = %d is smaller than the task's vocabulary (%d)", c.Model.VocabSize, task.Vocab.Size)
+	case !task.HasOracle() && c.RewardSource == OracleReward:
+		return errors.New("lab: Config.RewardSource = OracleReward, but the task has no oracle (it was built from text pairs)")
 	case c.Model.MaxLen < task.MaxLen():
 		return fmt.Errorf("lab: Config.Model.MaxLen = %d is shorter than the task's longest sequence (%d)", c.Model.MaxLen, task.MaxLen())
 	}
 	return nil
 }
 
+// klPrompts is the number of training prompts π_ref is sampled on for the
+// forward KL: Config.KLPrompts when in (0, len(d.prompts)), else all.
+func (d *seqData) klPrompts(cfg Config) int {
+	if cfg.KLPrompts > 0 && cfg.KLPrompts < len(d.prompts) {
+		return cfg.KLPrompts
+	}
+	return len(d.prompts)
+}
+
+// klPromptsKey is klPrompts for the cache keys: 0 when all prompts are
+// sampled.
+func (d *seqData) klPromptsKey(cfg Config) int {
+	if n := d.klPrompts(cfg); n < len(d.prompts) {
+		return n
+	}
+	return 0
+}
+
 // seqPair is a labelled pair in model form: responses end with EOS.
 type seqPair struct {
 	prompt             int // index into seqData.prompts
 	chosen, rejected   []int
-	chosenR, rejectedR float64 // oracle rewards
+	chosenR, rejectedR float64 // oracle rewards; without an oracle 1 and 0, the label's order
 }
 
 // seqData is a task in model form: prompts as BOS x SEP, responses as y EOS,
@@ -133,14 +156,43 @@ type seqData struct {
 	rho       float64 // achieved ρ of the split (NaN without a split)
 	evalDocs  [][]int // held-out documents (for the oracle)
 	evalModel [][]int // the same, model form
+	oracle    bool    // the task has an oracle reward (task.HasOracle)
+	// held are the task's held-out pairs (task.HeldOut) in model form, their
+	// prompt indices into heldPrompts (every held-out prompt, model form).
+	held        []seqPair
+	heldPrompts [][]int
+}
+
+// metricNames returns the metrics a run of cfg on d logs, in logging order:
+// seqMetricNames on a task with an oracle; without one, those that need no
+// oracle (no oracle/reward, win rate or length of π's samples, and no
+// kl/reverse: π is not sampled); then, with held-out pairs,
+// heldout/accuracy and heldout/margins, and reward/heldout_accuracy for
+// Distill and EDPO.
+func (d *seqData) metricNames(cfg Config) []string {
+	names := seqMetricNames
+	if !d.oracle {
+		names = seqMetricNamesNoOracle
+	}
+	if len(d.held) > 0 {
+		names = append(slices.Clone(names), "heldout/accuracy", "heldout/margins")
+		if cfg.Method.distills() {
+			names = append(names, "reward/heldout_accuracy")
+		}
+	}
+	return names
 }
 
 // newSeqData encodes task, split by cfg.Rho when > 0, for a defaulted cfg.
 func newSeqData(task *datasets.SeqTask, cfg Config) (*seqData, error) {
 	v := task.Vocab
-	d := &seqData{task: task, t: task.MaxLen(), rho: math.NaN()}
+	d := &seqData{task: task, t: task.MaxLen(), rho: math.NaN(), oracle: task.HasOracle()}
 	d.taskFP = taskFingerprint(task)
 	d.name = fmt.Sprintf("LengthBias(seed=%d, %d prompts)", task.Config.Seed, len(task.Prompts))
+	if tx := task.Text; tx != nil {
+		d.name = fmt.Sprintf("Text(seed=%d, %d train / %d held-out pairs, prompts' last %d bytes, replies' first %d)",
+			tx.Config.Seed, len(task.Pairs), len(task.HeldOut), tx.Config.PromptBytes, tx.Config.ReplyBytes)
+	}
 	for _, x := range task.Prompts {
 		d.prompts = append(d.prompts, modelPrompt(v, x))
 	}
@@ -164,6 +216,9 @@ func newSeqData(task *datasets.SeqTask, cfg Config) (*seqData, error) {
 		}
 		sp := seqPair{prompt: p.PromptIndex, chosen: modelResponse(v, p.Chosen), rejected: modelResponse(v, p.Rejected),
 			chosenR: p.ChosenReward, rejectedR: p.RejectedReward}
+		if !d.oracle {
+			sp.chosenR, sp.rejectedR = 1, 0
+		}
 		if len(d.prompts[sp.prompt])+max(len(sp.chosen), len(sp.rejected)) > d.t {
 			return nil, fmt.Errorf("lab: task pair %d: longer than the task's MaxLen %d", i, d.t)
 		}
@@ -181,6 +236,21 @@ func newSeqData(task *datasets.SeqTask, cfg Config) (*seqData, error) {
 	for _, x := range task.EvalPrompts[:cfg.EvalPrompts] {
 		d.evalDocs = append(d.evalDocs, x)
 		d.evalModel = append(d.evalModel, modelPrompt(v, x))
+	}
+	if len(task.HeldOut) > 0 {
+		for _, x := range task.EvalPrompts {
+			d.heldPrompts = append(d.heldPrompts, modelPrompt(v, x))
+		}
+		for i, p := range task.HeldOut {
+			if p.PromptIndex < 0 || p.PromptIndex >= len(task.EvalPrompts) {
+				return nil, fmt.Errorf("lab: task held-out pair %d: PromptIndex %d outside [0, %d)", i, p.PromptIndex, len(task.EvalPrompts))
+			}
+			sp := seqPair{prompt: p.PromptIndex, chosen: modelResponse(v, p.Chosen), rejected: modelResponse(v, p.Rejected), chosenR: 1}
+			if len(d.heldPrompts[sp.prompt])+max(len(sp.chosen), len(sp.rejected)) > d.t {
+				return nil, fmt.Errorf("lab: task held-out pair %d: longer than the task's MaxLen %d", i, d.t)
+			}
+			d.held = append(d.held, sp)
+		}
 	}
 	return d, nil
 }
@@ -226,6 +296,17 @@ func taskFingerprint(task *datasets.SeqTask) string {
 	}
 	for _, x := range task.EvalPrompts {
 		hashInts(h, x)
+	}
+	// Held-out pairs and the text origin are hashed only when present, so a
+	// LengthBias task keeps the fingerprint (and cache keys) it had before.
+	if len(task.HeldOut) > 0 || task.Text != nil {
+		tb, _ := json.Marshal(task.Text)
+		fmt.Fprintf(h, "heldout %d\ntext %s\n", len(task.HeldOut), tb)
+		for _, p := range task.HeldOut {
+			hashInts(h, []int{p.PromptIndex})
+			hashInts(h, p.Chosen)
+			hashInts(h, p.Rejected)
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }

@@ -46,7 +46,7 @@ type refSample struct {
 	Prompt   int   // index of the training or held-out prompt
 	Response []int // model form (ends with EOS unless cut at the length limit)
 	LogProb  float64
-	Reward   float64 // oracle reward (held-out samples only)
+	Reward   float64 // oracle reward (held-out samples of a task with an oracle only)
 	Length   int     // tokens before EOS
 }
 
@@ -59,7 +59,8 @@ func referenceInputs(cfg Config, d *seqData, backend string) (cacheInputs, error
 		SFTSteps                         int
 		SFTLearningRate                  float64
 		RefSamples, EvalSamples, Prompts int
-	}{cfg.Model, cfg.SFTSteps, cfg.SFTLearningRate, cfg.RefSamples, cfg.EvalSamples, cfg.EvalPrompts})
+		KLPrompts                        int `json:",omitzero"` // absent when all: the keys of runs before the field stay
+	}{cfg.Model, cfg.SFTSteps, cfg.SFTLearningRate, cfg.RefSamples, cfg.EvalSamples, cfg.EvalPrompts, d.klPromptsKey(cfg)})
 }
 
 // referenceKey returns the reference's cache key.
@@ -161,7 +162,7 @@ func trainReference(ctx context.Context, backend compute.Backend, cfg Config, d 
 	// Samples of π_ref on the training prompts, with their log-probabilities.
 	var prompts [][]int
 	var idx []int
-	for x := range d.prompts {
+	for x := range d.prompts[:d.klPrompts(cfg)] {
 		for range cfg.RefSamples {
 			prompts = append(prompts, d.prompts[x])
 			idx = append(idx, x)
@@ -210,8 +211,11 @@ func evalSamples(p *seqmodel.Policy, d *seqData, n int, seed uint64) ([][]refSam
 	out := make([][]refSample, len(d.evalModel))
 	for i, y := range ys {
 		x := i / n
-		out[x] = append(out[x], refSample{Prompt: x, Response: y, LogProb: lps[i],
-			Reward: d.task.Oracle(d.evalDocs[x], y), Length: responseLen(d.task.Vocab, y)})
+		s := refSample{Prompt: x, Response: y, LogProb: lps[i], Length: responseLen(d.task.Vocab, y)}
+		if d.oracle {
+			s.Reward = d.task.Oracle(d.evalDocs[x], y)
+		}
+		out[x] = append(out[x], s)
 	}
 	return out, nil
 }

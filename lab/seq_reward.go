@@ -31,6 +31,11 @@ type seqMargins struct {
 	Accuracy []float64 `json:"accuracy"`
 	// Loss[i] is member i's Bradley–Terry loss at its last step.
 	Loss []float64 `json:"loss"`
+	// HeldOutAccuracy[i] is member i's share of the task's held-out pairs
+	// with r_i(x, y_w) > r_i(x, y_l) (empty without held-out pairs);
+	// HeldOutEnsembleAccuracy the same for the members' mean reward.
+	HeldOutAccuracy         []float64 `json:"heldout_accuracy,omitempty"`
+	HeldOutEnsembleAccuracy float64   `json:"heldout_ensemble_accuracy,omitempty"`
 }
 
 // rewardMargins returns the k = EnsembleSize reward margins of every example
@@ -68,8 +73,10 @@ func rewardMargins(ctx context.Context, backend compute.Backend, cfg Config, d *
 		Seed                          int64
 		DistillPairs                  DistillPairs
 		RefPairs, EvalSamples, Prompt int
+		KLPrompts                     int `json:",omitzero"` // absent when all: the keys from before the field stay
 	}{cfg.Model, cfg.SFTSteps, cfg.SFTLearningRate, cfg.RefSamples, len(ex), k, cfg.RewardSteps, cfg.BatchSize,
-		cfg.RewardLearningRate, cfg.EnsembleSampling, cfg.Seed, cfg.DistillPairs, cfg.RefPairs, cfg.EvalSamples, cfg.EvalPrompts})
+		cfg.RewardLearningRate, cfg.EnsembleSampling, cfg.Seed, cfg.DistillPairs, cfg.RefPairs, cfg.EvalSamples, cfg.EvalPrompts,
+		d.klPromptsKey(cfg)})
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +88,7 @@ func rewardMargins(ctx context.Context, backend compute.Backend, cfg Config, d *
 				return nil, err
 			}
 			return &m, nil
-		}, func(m *seqMargins) error { return checkMargins(m, len(ex), k) })
+		}, func(m *seqMargins) error { return checkMargins(m, len(ex), k, len(d.held)) })
 		if ok {
 			return m, nil
 		}
@@ -103,6 +110,8 @@ func rewardMargins(ctx context.Context, backend compute.Backend, cfg Config, d *
 		out.Margins[j] = make([]float64, k)
 	}
 	pad := d.task.Vocab.PAD
+	hp, hc, hr := heldRows(d)
+	heldMean := make([]float64, len(d.held)) // Σ_i of member i's held-out margin
 	for i := range k {
 		// Member i's stream: its bootstrap draws, then its minibatches.
 		rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x7e3d00+uint64(i)))
@@ -166,6 +175,33 @@ func rewardMargins(ctx context.Context, backend compute.Backend, cfg Config, d *
 		}
 		out.Accuracy = append(out.Accuracy, acc/float64(nTrain))
 		out.Loss = append(out.Loss, last)
+		if len(d.held) > 0 {
+			w, err := rewardsOf(rm, hp, hc, pad, d.t)
+			if err != nil {
+				return nil, fmt.Errorf("lab: reward member %d scoring the held-out pairs: %w", i, err)
+			}
+			l, err := rewardsOf(rm, hp, hr, pad, d.t)
+			if err != nil {
+				return nil, fmt.Errorf("lab: reward member %d scoring the held-out pairs: %w", i, err)
+			}
+			right := 0.0
+			for j := range w {
+				if w[j] > l[j] {
+					right++
+				}
+				heldMean[j] += w[j] - l[j]
+			}
+			out.HeldOutAccuracy = append(out.HeldOutAccuracy, right/float64(len(w)))
+		}
+	}
+	if len(d.held) > 0 {
+		right := 0.0
+		for _, m := range heldMean {
+			if m > 0 {
+				right++
+			}
+		}
+		out.HeldOutEnsembleAccuracy = right / float64(len(heldMean))
 	}
 	if useRunCache(cfg) {
 		b, err := json.Marshal(out)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/gomlx/compute"
@@ -61,12 +62,28 @@ type SeqResult struct {
 	RewardAccuracy []float64 `json:"reward_accuracy,omitempty"`
 	// NumParameters is the policy's number of parameters.
 	NumParameters int `json:"num_parameters"`
+	// HeldOutPairs is the number of the task's held-out pairs (0: none);
+	// HeldOutAccuracy the final policy's share of them with β·Δh > 0 (the
+	// implicit reward orders the pair as the label does; a tie counts as
+	// wrong, as rewards/accuracies).
+	HeldOutPairs    int     `json:"heldout_pairs,omitempty"`
+	HeldOutAccuracy float64 `json:"heldout_accuracy,omitempty"`
+	// RewardHeldOutAccuracy[i] is reward member i's share of the held-out
+	// pairs with r_i(x, y_w) > r_i(x, y_l); EnsembleHeldOutAccuracy the same
+	// for the members' mean reward (Distill and EDPO, with held-out pairs).
+	RewardHeldOutAccuracy   []float64 `json:"reward_heldout_accuracy,omitempty"`
+	EnsembleHeldOutAccuracy float64   `json:"ensemble_heldout_accuracy,omitempty"`
 }
 
 // seqMetricNames are the metrics of a sequence run, in logging order.
 var seqMetricNames = []string{"loss", "rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies",
 	"logps/chosen", "logps/rejected", "implicit_reward/max_abs", "grad_weight", "kl/reverse", "kl/forward",
 	"oracle/reward", "winrate/vs_ref", "winrate/vs_ref_lo", "winrate/vs_ref_hi", "length/mean"}
+
+// seqMetricNamesNoOracle are the metrics of a run on a task without an
+// oracle (before the held-out ones; see seqData.metricNames).
+var seqMetricNamesNoOracle = []string{"loss", "rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies",
+	"logps/chosen", "logps/rejected", "implicit_reward/max_abs", "grad_weight", "kl/forward"}
 
 // TrainSeq trains a transformer policy on a sequence task with cfg, stopping
 // on SIGINT (how GoNB interrupts a cell). See TrainSeqContext. Interrupted,
@@ -196,6 +213,12 @@ type seqTrainer struct {
 
 	rewardAccuracy     []float64
 	rewardDisagreement float64
+	// heldRef1, heldRef2 are log π_ref of the held-out pairs' chosen and
+	// rejected responses; rewardHeld the reward ensemble's held-out
+	// accuracies (per member, then of the members' mean).
+	heldRef1, heldRef2 []float64
+	rewardHeld         []float64
+	rewardHeldMean     float64
 }
 
 // trainSeq does the work of TrainSeqContext without the run cache, telling
@@ -238,6 +261,10 @@ func trainSeq(ctx context.Context, backend compute.Backend, cfg Config, d *seqDa
 	run.Seq.Examples = len(st.ex)
 	run.Seq.RewardAccuracy = st.rewardAccuracy
 	run.RewardDisagreement = st.rewardDisagreement
+	run.Seq.HeldOutPairs = len(d.held)
+	if cfg.Method.distills() && len(d.held) > 0 {
+		run.Seq.RewardHeldOutAccuracy, run.Seq.EnsembleHeldOutAccuracy = st.rewardHeld, st.rewardHeldMean
+	}
 	st.run = run
 	st.bar = bar
 	if err := st.train(ctx); err != nil {
@@ -295,14 +322,29 @@ func (st *seqTrainer) buildExamples(ctx context.Context, backend compute.Backend
 		prompts[j], ch[j], rj[j] = d.prompts[p.prompt], p.chosen, p.rejected
 	}
 	pad := d.task.Vocab.PAD
-	refC, err := logProbsOf(st.refPolicy, prompts, ch, pad, d.t)
-	if err != nil {
-		return fmt.Errorf("lab: π_ref log-probs of the chosen responses: %w", err)
+	memoKey := referenceKey(cfg, d, backend.Name()) + " " + d.dataFP
+	lp, ok := refLogProbMemo.get(memoKey)
+	if !ok {
+		var err error
+		if lp.chosen, err = logProbsOf(st.refPolicy, prompts, ch, pad, d.t); err != nil {
+			return fmt.Errorf("lab: π_ref log-probs of the chosen responses: %w", err)
+		}
+		if lp.rejected, err = logProbsOf(st.refPolicy, prompts, rj, pad, d.t); err != nil {
+			return fmt.Errorf("lab: π_ref log-probs of the rejected responses: %w", err)
+		}
+		if len(d.held) > 0 {
+			hp, hc, hr := heldRows(d)
+			if lp.heldChosen, err = logProbsOf(st.refPolicy, hp, hc, pad, d.t); err != nil {
+				return fmt.Errorf("lab: π_ref log-probs of the held-out chosen responses: %w", err)
+			}
+			if lp.heldRejected, err = logProbsOf(st.refPolicy, hp, hr, pad, d.t); err != nil {
+				return fmt.Errorf("lab: π_ref log-probs of the held-out rejected responses: %w", err)
+			}
+		}
+		refLogProbMemo.put(memoKey, lp)
 	}
-	refR, err := logProbsOf(st.refPolicy, prompts, rj, pad, d.t)
-	if err != nil {
-		return fmt.Errorf("lab: π_ref log-probs of the rejected responses: %w", err)
-	}
+	refC, refR := lp.chosen, lp.rejected
+	st.heldRef1, st.heldRef2 = lp.heldChosen, lp.heldRejected
 	for j, p := range d.pairs {
 		st.ex = append(st.ex, distillExample{prompt: p.prompt, y1: p.chosen, y2: p.rejected,
 			ref1: refC[j], ref2: refR[j], oracle1: p.chosenR, oracle2: p.rejectedR})
@@ -321,6 +363,7 @@ func (st *seqTrainer) buildExamples(ctx context.Context, backend compute.Backend
 	}
 	st.rewardAccuracy = m.Accuracy
 	st.rewardDisagreement = marginDisagreement(m.Margins)
+	st.rewardHeld, st.rewardHeldMean = m.HeldOutAccuracy, m.HeldOutEnsembleAccuracy
 	st.margins = m.Margins
 	if cfg.Method.distillsMean() {
 		st.margins = make([][]float64, len(m.Margins))
@@ -338,14 +381,17 @@ func (st *seqTrainer) refPairs() []distillExample {
 	var out []distillExample
 	r := st.cfg.RefSamples
 	task := st.d.task
-	for x := range st.d.prompts {
+	for x := range st.d.prompts[:st.d.klPrompts(st.cfg)] {
 		for j := 0; j+1 < r; j += 2 {
 			a, b := st.ref.KL[x*r+j], st.ref.KL[x*r+j+1]
 			if slices.Equal(a.Response, b.Response) {
 				continue
 			}
-			out = append(out, distillExample{prompt: x, y1: a.Response, y2: b.Response, ref1: a.LogProb, ref2: b.LogProb,
-				oracle1: task.Oracle(task.Prompts[x], a.Response), oracle2: task.Oracle(task.Prompts[x], b.Response)})
+			e := distillExample{prompt: x, y1: a.Response, y2: b.Response, ref1: a.LogProb, ref2: b.LogProb}
+			if st.d.oracle {
+				e.oracle1, e.oracle2 = task.Oracle(task.Prompts[x], a.Response), task.Oracle(task.Prompts[x], b.Response)
+			}
+			out = append(out, e)
 		}
 	}
 	rng := rand.New(rand.NewPCG(uint64(st.cfg.Seed), 0x9a125))
@@ -509,11 +555,23 @@ func (st *seqTrainer) logAt(step int) error {
 	for j, e := range st.ex {
 		prompts[j], y1[j], y2[j] = d.prompts[e.prompt], e.y1, e.y2
 	}
-	lp1, err := logProbsOf(st.policy, prompts, y1, pad, d.t)
+	ref1, ref2 := make([]float64, n), make([]float64, n)
+	for j, e := range st.ex {
+		ref1[j], ref2[j] = e.ref1, e.ref2
+	}
+	// lpOf is log π of every row; on a task without an oracle, at step 0
+	// (π has π_ref's parameters) it is π_ref's, known already (ref).
+	lpOf := func(prompts, ys [][]int, ref []float64) ([]float64, error) {
+		if step == 0 && !d.oracle {
+			return slices.Clone(ref), nil
+		}
+		return logProbsOf(st.policy, prompts, ys, pad, d.t)
+	}
+	lp1, err := lpOf(prompts, y1, ref1)
 	if err != nil {
 		return fmt.Errorf("lab: %s step %d: log-probs: %w", cfg.Method, step, err)
 	}
-	lp2, err := logProbsOf(st.policy, prompts, y2, pad, d.t)
+	lp2, err := lpOf(prompts, y2, ref2)
 	if err != nil {
 		return fmt.Errorf("lab: %s step %d: log-probs: %w", cfg.Method, step, err)
 	}
@@ -528,6 +586,21 @@ func (st *seqTrainer) logAt(step int) error {
 		maxAbs = max(maxAbs, beta*math.Abs(h1[j]), beta*math.Abs(h2[j]))
 	}
 	m["implicit_reward/max_abs"] = maxAbs
+	if len(d.held) > 0 {
+		hp, hc, hr := heldRows(d)
+		lc, err := lpOf(hp, hc, st.heldRef1)
+		if err != nil {
+			return fmt.Errorf("lab: %s step %d: held-out log-probs: %w", cfg.Method, step, err)
+		}
+		lr, err := lpOf(hp, hr, st.heldRef2)
+		if err != nil {
+			return fmt.Errorf("lab: %s step %d: held-out log-probs: %w", cfg.Method, step, err)
+		}
+		m["heldout/accuracy"], m["heldout/margins"] = heldOutAccuracy(beta, lc, lr, st.heldRef1, st.heldRef2)
+		if cfg.Method.distills() {
+			m["reward/heldout_accuracy"] = st.rewardHeldMean
+		}
+	}
 
 	// Forward KL: the metric over π_ref's held-out samples (never trained on),
 	// the objective's term over the training samples the steps draw from.
@@ -538,7 +611,12 @@ func (st *seqTrainer) logAt(step int) error {
 			fp, fy, fref = append(fp, d.evalModel[s.Prompt]), append(fy, s.Response), append(fref, s.LogProb)
 		}
 	}
-	fwd, err := forwardKL(st.policy, fp, fy, fref, pad, d.t)
+	flp, err := lpOf(fp, fy, fref)
+	fwd := 0.0
+	for i := range flp {
+		fwd += fref[i] - flp[i]
+	}
+	fwd /= float64(len(flp))
 	if err != nil {
 		return fmt.Errorf("lab: %s step %d: forward KL: %w", cfg.Method, step, err)
 	}
@@ -553,11 +631,28 @@ func (st *seqTrainer) logAt(step int) error {
 		for i, s := range st.ref.KL {
 			kp[i], ky[i], kref[i] = d.prompts[s.Prompt], s.Response, s.LogProb
 		}
-		trainKL, err := forwardKL(st.policy, kp, ky, kref, pad, d.t)
+		klp, err := lpOf(kp, ky, kref)
+		trainKL := 0.0
+		for i := range klp {
+			trainKL += kref[i] - klp[i]
+		}
+		trainKL /= float64(len(klp))
 		if err != nil {
 			return fmt.Errorf("lab: %s step %d: forward KL of the training samples: %w", cfg.Method, step, err)
 		}
 		m["loss"] += cfg.Gamma * trainKL
+	}
+
+	names := d.metricNames(cfg)
+	if !d.oracle {
+		// No oracle: nothing to score π's samples with, so π is not sampled.
+		if err := checkMetrics(cfg.Method, step, names, m); err != nil {
+			return err
+		}
+		run.History.add(step, names, m)
+		run.Seq.KLForward = m["kl/forward"]
+		run.Seq.HeldOutAccuracy = m["heldout/accuracy"]
+		return nil
 	}
 
 	// Held-out samples of π: oracle reward, length, reverse KL, win rate.
@@ -617,11 +712,12 @@ func (st *seqTrainer) logAt(step int) error {
 		return fmt.Errorf("lab: %s step %d: %w", cfg.Method, step, err)
 	}
 	m["winrate/vs_ref"], m["winrate/vs_ref_lo"], m["winrate/vs_ref_hi"] = w.Rate, w.Lo, w.Hi
-	if err := checkMetrics(cfg.Method, step, seqMetricNames, m); err != nil {
+	if err := checkMetrics(cfg.Method, step, names, m); err != nil {
 		return err
 	}
-	run.History.add(step, seqMetricNames, m)
+	run.History.add(step, names, m)
 	s := run.Seq
+	s.HeldOutAccuracy = m["heldout/accuracy"]
 	s.WinRate, s.OracleReward, s.MeanLength = w, m["oracle/reward"], m["length/mean"]
 	s.RefOracleReward, s.RefMeanLength = refReward/nr, refLength/nr
 	s.KLReverse, s.KLForward = m["kl/reverse"], m["kl/forward"]
@@ -640,4 +736,71 @@ func forwardKL(p *seqmodel.Policy, prompts, ys [][]int, refLP []float64, pad, t 
 		s += refLP[i] - lp[i]
 	}
 	return s / float64(len(lp)), nil
+}
+
+// heldRows returns the held-out pairs' prompts (model form), chosen and
+// rejected responses, row by row.
+func heldRows(d *seqData) (prompts, chosen, rejected [][]int) {
+	for _, p := range d.held {
+		prompts, chosen, rejected = append(prompts, d.heldPrompts[p.prompt]), append(chosen, p.chosen), append(rejected, p.rejected)
+	}
+	return prompts, chosen, rejected
+}
+
+// heldOutAccuracy returns the share of pairs j with β·Δh_j > 0 (ties count
+// as wrong) and the mean of β·Δh_j, where Δh_j = (lc_j − rc_j) − (lr_j − rr_j)
+// from the policy's (lc, lr) and π_ref's (rc, rr) log-probabilities of the
+// chosen and rejected responses.
+func heldOutAccuracy(beta float64, lc, lr, rc, rr []float64) (acc, margin float64) {
+	for j := range lc {
+		d := beta * ((lc[j] - rc[j]) - (lr[j] - rr[j]))
+		if d > 0 {
+			acc++
+		}
+		margin += d
+	}
+	n := float64(len(lc))
+	return acc / n, margin / n
+}
+
+// pairRefLogProbs are log π_ref of a task's labelled pairs (and held-out
+// pairs): the same for every method and Config.Seed sharing a π_ref.
+type pairRefLogProbs struct {
+	chosen, rejected, heldChosen, heldRejected []float64
+}
+
+// refLogProbMemo keeps the pairRefLogProbs of the π_refs this process has
+// used, keyed by the reference's cache key and the pairs' fingerprint, so
+// the runs of a sweep that share a π_ref score its pairs once (the values
+// are those a fresh computation gives: the same graph on the same inputs).
+// It holds at most refLogProbMemoSize entries, dropping the oldest.
+var refLogProbMemo = &lpMemo{m: map[string]pairRefLogProbs{}}
+
+const refLogProbMemoSize = 16
+
+type lpMemo struct {
+	mu    sync.Mutex
+	m     map[string]pairRefLogProbs
+	order []string
+}
+
+func (c *lpMemo) get(key string) (pairRefLogProbs, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.m[key]
+	return v, ok
+}
+
+func (c *lpMemo) put(key string, v pairRefLogProbs) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[key]; ok {
+		return
+	}
+	if len(c.order) == refLogProbMemoSize {
+		delete(c.m, c.order[0])
+		c.order = c.order[1:]
+	}
+	c.m[key] = v
+	c.order = append(c.order, key)
 }
