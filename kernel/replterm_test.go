@@ -200,4 +200,3 @@ func TestSaveNeverOverwrites(t *testing.T) {
 		t.Errorf("printed %q, want %q", out.String(), want)
 	}
 }
-
