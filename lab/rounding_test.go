@@ -27,28 +27,7 @@ import (
 // one member).
 func seqTrace(t *testing.T, cfg Config, task *datasets.SeqTask, perturb func(*seqTrainer)) (*Run, []int, []float64) {
 	t.Helper()
-	ctx := context.Background()
-	cfg = cfg.withSeqDefaults(task)
-	if err := cfg.validateSeq(task); err != nil {
-		t.Fatal(err)
-	}
-	d, err := newSeqData(task, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	backend, err := SeqBackend()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer backend.Finalize()
-	ref, err := reference(ctx, backend, cfg, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := prepareSeq(ctx, backend, cfg, d, ref)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, cfg := testSeqTrainer(t, cfg, task)
 	if perturb != nil {
 		perturb(st)
 	}
@@ -80,7 +59,7 @@ func seqTrace(t *testing.T, cfg Config, task *datasets.SeqTask, perturb func(*se
 		}
 		followed, gaps = append(followed, arg), append(gaps, (second-best)/best)
 	}
-	if err := st.train(ctx); err != nil {
+	if err := st.train(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	return st.run, followed, gaps

@@ -237,3 +237,34 @@ func TestSeqMemberPairs(t *testing.T) {
 		t.Error("bootstrap draws are not deterministic in their stream")
 	}
 }
+
+// testSeqTrainer returns the sequence trainer of cfg (defaulted and
+// validated for task, returned too) on task, with its π_ref fit and its
+// training state prepared, ready for st.train; its backend is finalized when
+// the test ends.
+func testSeqTrainer(t *testing.T, cfg Config, task *datasets.SeqTask) (*seqTrainer, Config) {
+	t.Helper()
+	ctx := context.Background()
+	cfg = cfg.withSeqDefaults(task)
+	if err := cfg.validateSeq(task); err != nil {
+		t.Fatal(err)
+	}
+	d, err := newSeqData(task, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	backend, err := SeqBackend()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(backend.Finalize)
+	ref, err := reference(ctx, backend, cfg, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := prepareSeq(ctx, backend, cfg, d, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, cfg
+}

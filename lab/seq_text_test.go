@@ -63,28 +63,10 @@ func byHand(t *testing.T, score func(seqmodel.Batch) ([]float32, error), v datas
 func TestSeqTextHeldOutAccuracy(t *testing.T) {
 	task := tinyTextTask(t)
 	for _, m := range []Method{DPO, PDPO} {
-		cfg := tinyTextConfig(m).withSeqDefaults(task)
+		cfg := tinyTextConfig(m)
 		cfg.Gamma = 0.5
-		if err := cfg.validateSeq(task); err != nil {
-			t.Fatal(err)
-		}
-		d, err := newSeqData(task, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		backend, err := SeqBackend()
-		if err != nil {
-			t.Fatal(err)
-		}
+		st, cfg := testSeqTrainer(t, cfg, task)
 		ctx := context.Background()
-		ref, err := reference(ctx, backend, cfg, d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		st, err := prepareSeq(ctx, backend, cfg, d, ref)
-		if err != nil {
-			t.Fatal(err)
-		}
 		st.run = &Run{History: newHistory(), Seq: &SeqResult{}}
 		if err := st.train(ctx); err != nil {
 			t.Fatal(err)
@@ -133,7 +115,6 @@ func TestSeqTextHeldOutAccuracy(t *testing.T) {
 		if got, want := h.Values["logps/chosen"][0], mean(byHand(t, st.refPolicy.LogProbs, task.Vocab, task.MaxLen(), tp, tw)); math.Abs(got-want) > 1e-4 {
 			t.Errorf("%v: logps/chosen at step 0 = %v, π_ref's by hand %v", m, got, want)
 		}
-		backend.Finalize()
 	}
 }
 

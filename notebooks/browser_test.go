@@ -27,6 +27,17 @@ import (
 // browserNotebook is the committed notebook the browser test opens.
 const browserNotebook = "01_dpo_degeneracy.ipynb"
 
+// requireJupyterAndChromium returns the jupyter command and the Chromium
+// to test with, skipping the test when either is missing and under -short.
+func requireJupyterAndChromium(t *testing.T) (jupyter, chromium string) {
+	t.Helper()
+	jupyter, err := exec.LookPath("jupyter")
+	if err != nil {
+		t.Skip("jupyter is not on PATH (Debian: apt-get install jupyter-notebook; .ci/run installs it)")
+	}
+	return jupyter, browsertest.Require(t)
+}
+
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func freePort(t *testing.T) int {
 	t.Helper()
@@ -153,17 +164,7 @@ type outputImage struct {
 // without changes and checks the file is byte-identical (the notebook is
 // written as Jupyter writes it, language_info included).
 func TestBrowserShowsSavedPlots(t *testing.T) {
-	jupyter, err := exec.LookPath("jupyter")
-	if err != nil {
-		t.Skip("jupyter is not on PATH (Debian: apt-get install jupyter-notebook; .ci/run installs it)")
-	}
-	chromium := browsertest.Chromium()
-	if chromium == "" {
-		t.Skip("no Chromium on PATH (Debian: apt-get install chromium; .ci/run installs it)")
-	}
-	if testing.Short() {
-		t.Skip("starts Jupyter and Chromium (skipped with -short)")
-	}
+	jupyter, chromium := requireJupyterAndChromium(t)
 	orig, err := os.ReadFile(browserNotebook)
 	if err != nil {
 		t.Fatal(err)

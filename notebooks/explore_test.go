@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -52,17 +51,7 @@ const exploreViewJS = `(() => {
 // change to the redrawn view. Pressing Stop ends the cell and leaves the
 // last view as a static PNG + SVG figure, the controls replaced by one line.
 func TestExplorerInBrowser(t *testing.T) {
-	jupyter, err := exec.LookPath("jupyter")
-	if err != nil {
-		t.Skip("jupyter is not on PATH (Debian: apt-get install jupyter-notebook; .ci/run installs it)")
-	}
-	chromium := browsertest.Chromium()
-	if chromium == "" {
-		t.Skip("no Chromium on PATH (Debian: apt-get install chromium; .ci/run installs it)")
-	}
-	if testing.Short() {
-		t.Skip("starts Jupyter and Chromium (skipped with -short)")
-	}
+	jupyter, chromium := requireJupyterAndChromium(t)
 	// A fresh run cache, shared by the kernel (Jupyter passes the
 	// environment on) and this test.
 	t.Setenv(lab.CacheDirEnv, t.TempDir())

@@ -23,6 +23,20 @@ func Chromium() string {
 	return ""
 }
 
+// Require returns the Chromium to test with, skipping the test (with the
+// Debian package to install) when there is none, and under -short.
+func Require(t testing.TB) string {
+	t.Helper()
+	path := Chromium()
+	if path == "" {
+		t.Skip("no Chromium on PATH (Debian: apt-get install chromium; .ci/run installs it)")
+	}
+	if testing.Short() {
+		t.Skip("starts Chromium (skipped with -short)")
+	}
+	return path
+}
+
 // Start starts headless Chromium at path (no sandbox, no GPU, a 1280×1024
 // window, plus extra options) and opens url in it; the browser is closed when
 // the test ends. It returns the browser's context, with no deadline: give the

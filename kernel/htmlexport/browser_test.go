@@ -19,17 +19,11 @@ import (
 // of a markdown cell and of a markdown output become MathJax SVG, and no
 // TeX source is left on the page.
 func TestMathTypesetOffline(t *testing.T) {
-	chromium := browsertest.Chromium()
-	if chromium == "" {
-		t.Skip("no Chromium on PATH (Debian: apt-get install chromium; .ci/run installs it)")
-	}
 	local := LocalMathJax()
 	if local == "" {
 		t.Skip("no MathJax on this machine (Debian: apt-get install libjs-mathjax; .ci/run installs it)")
 	}
-	if testing.Short() {
-		t.Skip("starts Chromium (skipped with -short)")
-	}
+	chromium := browsertest.Require(t)
 	nb := &nbformat.Notebook{NBFormat: 4, Cells: []*nbformat.Cell{
 		{CellType: "markdown", Source: ms("The policy $\\pi_\\theta(y\\mid x)$ and\n\n$$\\mathrm{KL}(\\pi_{\\mathrm{ref}}\\,\\|\\,\\pi) = \\sum_y \\pi_{\\mathrm{ref}}(y) \\log\\frac{\\pi_{\\mathrm{ref}}(y)}{\\pi(y)}$$\n")},
 		{CellType: "code", Source: ms("%%\nlab.Markdown(\"β = %g\", 0.5)"), Outputs: []*nbformat.Output{
