@@ -129,12 +129,7 @@ func (t *Table) Frontier(line string, data ...*datasets.FiniteData) (*Figure, er
 				if math.IsNaN(x) || math.IsNaN(y) {
 					continue
 				}
-				ci := g.CI95["oracle/reward"]
-				if math.IsNaN(ci) {
-					ci = 0
-				}
-				l.X, l.Y = append(l.X, x), append(l.Y, y)
-				l.Lo, l.Hi = append(l.Lo, ci), append(l.Hi, ci)
+				appendPoint(&l, x, y, g.CI95["oracle/reward"])
 			}
 			if len(l.X) > 0 {
 				p.Lines = append(p.Lines, l)

@@ -174,12 +174,7 @@ func (t *Table) Lines(x, metric, by string) *Figure {
 				if !ok || math.IsNaN(m) {
 					continue
 				}
-				ci := g.CI95[metric]
-				if math.IsNaN(ci) {
-					ci = 0
-				}
-				l.X, l.Y = append(l.X, xv), append(l.Y, m)
-				l.Lo, l.Hi = append(l.Lo, ci), append(l.Hi, ci)
+				appendPoint(&l, xv, m, g.CI95[metric])
 			}
 			if len(l.X) > 0 {
 				p.Lines = append(p.Lines, l)
@@ -246,4 +241,14 @@ func (t *Table) WinRateLines(x, by string) *Figure {
 	f := &Figure{}
 	f.addPanel(metric, p)
 	return f
+}
+
+// appendPoint adds the point (x, y) to l with a symmetric error bar of
+// half-width ci (none when ci is NaN: a group of one row).
+func appendPoint(l *render.Line, x, y, ci float64) {
+	if math.IsNaN(ci) {
+		ci = 0
+	}
+	l.X, l.Y = append(l.X, x), append(l.Y, y)
+	l.Lo, l.Hi = append(l.Lo, ci), append(l.Hi, ci)
 }
