@@ -30,7 +30,7 @@ func TestJupyterNbconvert(t *testing.T) {
 	nb := writeNotebook(t, dir, "viajupyter",
 		"%noautoget",
 		"%%\nfmt.Println(\"via nbconvert\", 6*7)",
-		"import \"github.com/janpfeifer/gonb/gonbui\"\n%%\ngonbui.DisplaySVG(`<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"6\" height=\"6\"><rect width=\"6\" height=\"6\"/></svg>`)")
+		"import \"github.com/janpfeifer/gonb/gonbui\"\n%%\ngonbui.DisplaySVG(`<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"6\" height=\"6\"><rect width=\"6\" height=\"6\"/></svg>`)\ngonbui.Sync()")
 	// Our runner first; then nbconvert executes the notebook it wrote.
 	ours := filepath.Join(dir, "ours")
 	if code, stdout, stderr := runKernelCmd(t, "run", "-o", ours, nb); code != exitOK {
