@@ -21,7 +21,7 @@ import (
 
 // Version is the lab's version; it is part of every run-cache key, so changing
 // the training code's results means bumping it.
-const Version = "0.3.0"
+const Version = "0.3.1"
 
 // CacheFormat is the layout version of run-cache entries: the envelope every
 // entry is written in (its key inputs, a SHA-256 of its payload, the payload)

@@ -58,8 +58,9 @@ func byHand(t *testing.T, score func(seqmodel.Batch) ([]float32, error), v datas
 
 // The held-out metrics of a run on a task without an oracle, against the
 // final policy and π_ref scored row by row in the test: heldout/accuracy is
-// the share of held-out pairs with β·Δh > 0 and heldout/margins the mean
-// β·Δh. At step 0 (π = π_ref) both are 0, as is kl/forward.
+// the share of held-out pairs with β·Δh > 0, a tie counting ½, and
+// heldout/margins the mean β·Δh. At step 0 (π = π_ref) every pair ties:
+// the accuracy is ½ and the margins 0, as is kl/forward.
 func TestSeqTextHeldOutAccuracy(t *testing.T) {
 	task := tinyTextTask(t)
 	for _, m := range []Method{DPO, PDPO} {
@@ -81,17 +82,19 @@ func TestSeqTextHeldOutAccuracy(t *testing.T) {
 		}
 		pw, pl := byHand(t, st.policy.LogProbs, task.Vocab, task.MaxLen(), prompts, yw), byHand(t, st.policy.LogProbs, task.Vocab, task.MaxLen(), prompts, yl)
 		rw, rl := byHand(t, st.refPolicy.LogProbs, task.Vocab, task.MaxLen(), prompts, yw), byHand(t, st.refPolicy.LogProbs, task.Vocab, task.MaxLen(), prompts, yl)
-		right, margin := 0, 0.0
+		right, margin := 0.0, 0.0
 		for i := range pw {
 			bd := cfg.Beta * ((pw[i] - rw[i]) - (pl[i] - rl[i]))
 			if bd > 0 {
 				right++
+			} else if bd == 0 {
+				right += 0.5
 			}
 			margin += bd
 		}
 		acc, mg := float64(right)/float64(len(pw)), margin/float64(len(pw))
 		if got := h.Last("heldout/accuracy"); math.Abs(got-acc) > 1e-9 {
-			t.Errorf("%v: heldout/accuracy %v, by hand %v (%d of %d)", m, got, acc, right, len(pw))
+			t.Errorf("%v: heldout/accuracy %v, by hand %v (%g of %d)", m, got, acc, right, len(pw))
 		}
 		if got := h.Last("heldout/margins"); math.Abs(got-mg) > 1e-4*max(1, math.Abs(mg)) {
 			t.Errorf("%v: heldout/margins %v, by hand %v", m, got, mg)
@@ -102,10 +105,13 @@ func TestSeqTextHeldOutAccuracy(t *testing.T) {
 		if mg == 0 {
 			t.Errorf("%v: training left every held-out margin at 0: the test checks nothing", m)
 		}
-		for _, name := range []string{"heldout/accuracy", "heldout/margins", "kl/forward", "rewards/margins"} {
+		for _, name := range []string{"heldout/margins", "kl/forward", "rewards/margins"} {
 			if v := h.Values[name][0]; v != 0 {
 				t.Errorf("%v: %s at step 0 = %v, want 0 (π = π_ref)", m, name, v)
 			}
+		}
+		if v := h.Values["heldout/accuracy"][0]; v != 0.5 {
+			t.Errorf("%v: heldout/accuracy at step 0 = %v, want ½ (π = π_ref: every pair ties)", m, v)
 		}
 		// Step 0 reuses π_ref's log-probs of the training pairs: they are π's.
 		var tp, tw [][]int

@@ -747,15 +747,18 @@ func heldRows(d *seqData) (prompts, chosen, rejected [][]int) {
 	return prompts, chosen, rejected
 }
 
-// heldOutAccuracy returns the share of pairs j with β·Δh_j > 0 (ties count
-// as wrong) and the mean of β·Δh_j, where Δh_j = (lc_j − rc_j) − (lr_j − rr_j)
+// heldOutAccuracy returns the share of pairs j with β·Δh_j > 0, a tie
+// β·Δh_j = 0 counting ½ (so π_ref, all ties, scores the coin's ½), and the mean of β·Δh_j, where Δh_j = (lc_j − rc_j) − (lr_j − rr_j)
 // from the policy's (lc, lr) and π_ref's (rc, rr) log-probabilities of the
 // chosen and rejected responses.
 func heldOutAccuracy(beta float64, lc, lr, rc, rr []float64) (acc, margin float64) {
 	for j := range lc {
 		d := beta * ((lc[j] - rc[j]) - (lr[j] - rr[j]))
-		if d > 0 {
+		switch {
+		case d > 0:
 			acc++
+		case d == 0: // a tie (π_ref itself) is a coin flip
+			acc += 0.5
 		}
 		margin += d
 	}

@@ -38,6 +38,21 @@ func (iv Interval) String() string {
 	return fmt.Sprintf("%.3g [%.3g, %.3g]", iv.Mean, iv.Lo, iv.Hi)
 }
 
+// Clip returns the interval with Lo and Hi moved into [lo, hi], the range
+// the mean can take (a probability's [0, 1], a KL's [0, ∞)): the true mean
+// lies in that range, so the clipped interval covers it whenever the
+// t-interval does, and it never shows impossible values such as a negative
+// probability. The mean itself is unchanged (it lies in the range already).
+func (iv Interval) Clip(lo, hi float64) Interval {
+	if !math.IsNaN(iv.Lo) {
+		iv.Lo = min(max(iv.Lo, lo), hi)
+	}
+	if !math.IsNaN(iv.Hi) {
+		iv.Hi = max(min(iv.Hi, hi), lo)
+	}
+	return iv
+}
+
 // Contains reports whether v lies in [Lo, Hi].
 func (iv Interval) Contains(v float64) bool { return iv.Lo <= v && v <= iv.Hi }
 
@@ -230,14 +245,17 @@ func (f *Tests) Significant(name string) bool {
 func (f *Tests) All() []Paired { return slices.Clone(f.list) }
 
 // Verdict says in words what test name shows at the family's α:
-// "a > b (Holm p = 0.003)", "a < b (…)" or "no detectable difference (…)",
-// with a and b the names given for the two sides.
+// "a > b (…)", "a < b (…)" or "no detectable difference between a and b
+// (…)", with a and b the names given for the two sides; in brackets the mean
+// difference with its 95% interval for this test alone, and the
+// Holm-adjusted p the verdict rests on. That interval is not corrected for
+// the family: it can exclude 0 where Holm finds no detectable difference.
 func (f *Tests) Verdict(name, a, b string) string {
 	p, ok := f.Get(name)
 	if !ok {
 		return fmt.Sprintf("no test %q", name)
 	}
-	pv := fmt.Sprintf("mean difference %s, Holm-adjusted p = %.2g over %d tests", p.Diff, p.PHolm, len(f.list))
+	pv := fmt.Sprintf("mean difference %s, unadjusted 95%% CI; Holm-adjusted p = %.2g over %d tests", p.Diff, p.PHolm, len(f.list))
 	switch {
 	case p.PHolm > f.alpha():
 		return fmt.Sprintf("no detectable difference between %s and %s (%s)", a, b, pv)
@@ -250,7 +268,7 @@ func (f *Tests) Verdict(name, a, b string) string {
 
 // cells returns the family as table cells.
 func (f *Tests) cells() ([]string, [][]string) {
-	head := []string{"test", "n", "mean difference", "95% CI", "t", "p", "Holm p", fmt.Sprintf("at α = %g", f.alpha())}
+	head := []string{"test", "n", "mean difference", "95% CI (unadjusted)", "t", "p", "Holm p", fmt.Sprintf("verdict at α = %g (Holm)", f.alpha())}
 	var rows [][]string
 	for _, p := range f.list {
 		v := "no detectable difference"
@@ -273,7 +291,7 @@ func (f *Tests) Text() string {
 // Display shows the family as a table (HTML with a text/plain fallback).
 func (f *Tests) Display() *Tests {
 	h, r := f.cells()
-	caption := fmt.Sprintf("%d paired t tests, Holm-corrected together", len(f.list))
+	caption := fmt.Sprintf("%d paired t tests, Holm-corrected together; each interval is its own test's, not corrected for the family (it can exclude 0 where Holm finds no detectable difference)", len(f.list))
 	render.Send(render.TableBundle(htmlTable(caption, h, r), caption+"\n"+strings.TrimRight(textTable(h, r), "\n")+"\n"))
 	return f
 }
@@ -289,5 +307,29 @@ func (t *Table) Column(metric string) []float64 {
 }
 
 // CI returns metric's mean over the table's rows with its 95% interval
-// (typically a table filtered to one config's seeds).
-func (t *Table) CI(metric string) Interval { return MeanCI(t.Column(metric)) }
+// (typically a table filtered to one config's seeds), clipped to the range
+// the lab's metric can take (MetricRange; see Interval.Clip).
+func (t *Table) CI(metric string) Interval {
+	lo, hi := MetricRange(metric)
+	return MeanCI(t.Column(metric)).Clip(lo, hi)
+}
+
+// MetricRange returns the values a lab metric can take: [0, 1] for
+// probabilities, accuracies, win rates, masses, DPO's gradient weight and
+// the total variation; [0, ∞) for KL divergences, regret and
+// implicit_reward/max_abs; (−∞, 1] for oracle/normalized_regret (1 at π*);
+// (−∞, ∞) for any other name.
+func MetricRange(metric string) (lo, hi float64) {
+	inf := math.Inf(1)
+	switch {
+	case strings.HasPrefix(metric, "prob/"), strings.HasPrefix(metric, "mass/"), strings.HasPrefix(metric, "winrate/"),
+		strings.HasSuffix(metric, "accuracies"), strings.HasSuffix(metric, "accuracy"),
+		metric == "grad_weight", metric == "oracle/tv_optimal":
+		return 0, 1
+	case strings.HasPrefix(metric, "kl/"), metric == "oracle/regret", metric == "implicit_reward/max_abs":
+		return 0, inf
+	case metric == "oracle/normalized_regret":
+		return -inf, 1
+	}
+	return -inf, inf
+}

@@ -78,6 +78,42 @@ func TestMeanCI(t *testing.T) {
 	}
 }
 
+// TestTableCIClipsToTheMetricRange checks that Table.CI keeps a
+// probability's interval in [0, 1] and a KL's above 0 (the t-interval of
+// 0, 0, 0, 0.3 reaches below 0), leaves an unbounded metric's alone, and
+// that Clip moves only the ends that leave the range.
+func TestTableCIClipsToTheMetricRange(t *testing.T) {
+	vals := []float64{0, 0, 0, 0.3}
+	raw := MeanCI(vals)
+	if raw.Lo >= 0 {
+		t.Fatalf("the raw interval %v should reach below 0, or the test checks nothing", raw)
+	}
+	for _, c := range []struct {
+		metric string
+		lo, hi float64
+	}{
+		{"prob/d", 0, raw.Hi},
+		{"kl/forward", 0, raw.Hi},
+		{"winrate/vs_ref", 0, raw.Hi},
+		{"rewards/margins", raw.Lo, raw.Hi},
+	} {
+		var tab Table
+		for i, v := range vals {
+			tab.Rows = append(tab.Rows, Row{Config: Config{Seed: int64(i)}, Metrics: map[string]float64{c.metric: v}})
+		}
+		if got := tab.CI(c.metric); got.Mean != raw.Mean || got.Lo != c.lo || got.Hi != c.hi || got.N != 4 {
+			t.Errorf("CI(%s) = %+v, want mean %g, [%g, %g]", c.metric, got, raw.Mean, c.lo, c.hi)
+		}
+	}
+	iv := Interval{Mean: 0.9, Lo: 0.7, Hi: 1.2, N: 5}.Clip(math.Inf(-1), 1)
+	if iv.Lo != 0.7 || iv.Hi != 1 || iv.Mean != 0.9 {
+		t.Errorf("Clip(−∞, 1) = %+v, want [0.7, 1] around 0.9", iv)
+	}
+	if lo, hi := MetricRange("oracle/normalized_regret"); !math.IsInf(lo, -1) || hi != 1 {
+		t.Errorf("MetricRange(normalized regret) = [%g, %g], want (−∞, 1]", lo, hi)
+	}
+}
+
 // TestTestsCompareBySeed checks that Compare pairs rows by Seed whatever
 // their order, corrects the family with Holm, and refuses unpaired tables.
 func TestTestsCompareBySeed(t *testing.T) {
@@ -104,7 +140,8 @@ func TestTestsCompareBySeed(t *testing.T) {
 	if first.PHolm != adj[0] || second.PHolm != adj[1] {
 		t.Errorf("family PHolm = %g, %g, want %v", first.PHolm, second.PHolm, adj)
 	}
-	if !strings.Contains(f.Text(), "Holm p") || !strings.Contains(f.Verdict("a vs b", "A", "B"), "A > B") {
+	if !strings.Contains(f.Text(), "Holm p") || !strings.Contains(f.Text(), "95% CI (unadjusted)") ||
+		!strings.Contains(f.Verdict("a vs b", "A", "B"), "A > B") || !strings.Contains(f.Verdict("a vs b", "A", "B"), "unadjusted 95% CI") {
 		t.Errorf("text:\n%s\nverdict: %s", f.Text(), f.Verdict("a vs b", "A", "B"))
 	}
 	if _, err := f.Add("second", []float64{1, 2}, []float64{1, 2}); err == nil {

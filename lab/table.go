@@ -404,6 +404,10 @@ func (t *Table) cells(metrics []string) ([]string, [][]string) {
 			rec = append(rec, formatValue(r.Field(f)))
 		}
 		for _, m := range metrics {
+			if _, ok := r.Metrics[m]; !ok {
+				rec = append(rec, absent)
+				continue
+			}
 			rec = append(rec, fmt.Sprintf("%.4g", r.Metric(m)))
 		}
 		e := ""
@@ -429,7 +433,9 @@ func (s *Summary) cells(metrics []string) ([]string, [][]string) {
 		}
 		rec = append(rec, strconv.Itoa(g.N), strconv.Itoa(g.Failed))
 		for _, m := range metrics {
-			if ci := g.CI95[m]; !math.IsNaN(ci) {
+			if math.IsNaN(g.Mean[m]) {
+				rec = append(rec, absent)
+			} else if ci := g.CI95[m]; !math.IsNaN(ci) {
 				rec = append(rec, fmt.Sprintf("%.4g ± %.2g", g.Mean[m], ci))
 			} else {
 				rec = append(rec, fmt.Sprintf("%.4g", g.Mean[m]))
@@ -439,6 +445,10 @@ func (s *Summary) cells(metrics []string) ([]string, [][]string) {
 	}
 	return head, out
 }
+
+// absent is the cell of a metric a row does not log (Distill's reward
+// accuracy in a DPO row) or a group has no finite value of.
+const absent = "—"
 
 // textTable renders cells as aligned columns.
 func textTable(head []string, rows [][]string) string {

@@ -177,6 +177,24 @@ func TestTableGroupByCI(t *testing.T) {
 	}
 }
 
+// TestTableTextMarksAbsentMetrics checks that a metric a row does not log
+// (Distill's reward accuracy in a DPO row) shows as "—" in the row table and
+// in its group's summary, while a logged NaN stays "NaN".
+func TestTableTextMarksAbsentMetrics(t *testing.T) {
+	tab := &Table{Fields: []string{"Method"}, Metrics: []string{"loss", "reward/heldout_accuracy"}, Rows: []Row{
+		{Values: []any{DPO}, Config: Config{Method: DPO}, Metrics: map[string]float64{"loss": 0.5}},
+		{Values: []any{Distill}, Config: Config{Method: Distill}, Metrics: map[string]float64{"loss": math.NaN(), "reward/heldout_accuracy": 0.75}},
+	}}
+	_, rows := tab.cells(nil)
+	if rows[0][2] != "—" || rows[1][1] != "NaN" || rows[1][2] != "0.75" {
+		t.Errorf("row cells %q", rows)
+	}
+	_, groups := tab.GroupBy("Method").cells(nil)
+	if groups[0][4] != "—" || groups[1][4] != "0.75" {
+		t.Errorf("summary cells %q", groups)
+	}
+}
+
 func TestTableWriteCSV(t *testing.T) {
 	tab := fakeTable(t)
 	var buf bytes.Buffer
