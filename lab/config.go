@@ -323,13 +323,13 @@ func (c Config) Validate() error {
 }
 
 // Label returns Name (required with a PairLoss), or a short description such
-// as "PDPO β=0.5 γ=0.1".
+// as "p-DPO β=0.5 γ=0.1" (the method's PaperName).
 func (c Config) Label() string {
 	if c.Name != "" {
 		return c.Name
 	}
 	d := c.WithDefaults()
-	s := fmt.Sprintf("%v β=%g", d.Method, d.Beta)
+	s := fmt.Sprintf("%s β=%g", d.Method.PaperName(), d.Beta)
 	if label := d.Method.spec().label; label != nil {
 		s += label(d)
 	}

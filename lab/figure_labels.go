@@ -61,16 +61,16 @@ func fieldLabel(field string) string {
 	return field
 }
 
-// methodLabels are the paper's names of the methods whose Go names differ.
-var methodLabels = map[string]string{"PDPO": "p-DPO", "EDPO": "e-DPO", "CDPO": "cDPO"}
-
 // valueLabel names one value of a Config field in a figure: a method by its
-// paper name ("PDPO" → "p-DPO"), any other value as "β = 0.5".
+// PaperName ("PDPO" → "p-DPO", given as a Method or its Go name), any other
+// value as "β = 0.5".
 func valueLabel(field string, v any) string {
 	s := formatValue(v)
 	if field == "Method" {
-		if m, ok := methodLabels[s]; ok {
-			return m
+		for m, spec := range methodSpecs {
+			if spec.name == s {
+				return Method(m).PaperName()
+			}
 		}
 		return s
 	}

@@ -468,7 +468,7 @@ func TestPlots(t *testing.T) {
 		t.Fatal(err)
 	}
 	svg, err := os.ReadFile(filepath.Join(dir, "h.svg"))
-	if err != nil || !bytes.Contains(svg, []byte("<svg")) || !bytes.Contains(svg, []byte("largest implicit reward")) || !bytes.Contains(svg, []byte("PDPO")) {
+	if err != nil || !bytes.Contains(svg, []byte("<svg")) || !bytes.Contains(svg, []byte("largest implicit reward")) || !bytes.Contains(svg, []byte("p-DPO β=0.5 γ=0.1")) {
 		t.Errorf("history SVG lacks titles or legend (%d bytes, err %v)", len(svg), err)
 	}
 	pol := PlotPolicy(a)

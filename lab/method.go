@@ -46,7 +46,9 @@ const (
 // sweep's batching, the run cache's checks and Config's defaults and labels
 // read.
 type methodSpec struct {
-	name string
+	// name is the Go name (String); paper the name as the paper writes it
+	// (PaperName), when it differs.
+	name, paper string
 	// rewards: the method fits reward models (or reads the oracle's) before
 	// training: Run.Rewards holds EnsembleSize members.
 	rewards bool
@@ -76,7 +78,7 @@ type methodSpec struct {
 var methodSpecs = [...]methodSpec{
 	DPO: {name: "DPO", batched: true, pair: func(Config, *Node) losses.PairLoss { return losses.DPOPair }},
 	IPO: {name: "IPO", batched: true, pair: func(Config, *Node) losses.PairLoss { return losses.IPOPair }},
-	CDPO: {name: "CDPO", batched: true,
+	CDPO: {name: "CDPO", paper: "cDPO", batched: true,
 		pair: func(c Config, eps *Node) losses.PairLoss {
 			if eps != nil {
 				return losses.CDPOPair(eps)
@@ -91,7 +93,7 @@ var methodSpecs = [...]methodSpec{
 			}
 			return " " + c.DistillPairs.String()
 		}},
-	EDPO: {name: "EDPO", rewards: true, distill: true, ensemble: true, kl: true, batched: true,
+	EDPO: {name: "EDPO", paper: "e-DPO", rewards: true, distill: true, ensemble: true, kl: true, batched: true,
 		label: func(c Config) string {
 			agg := c.Aggregation.String()
 			if c.SoftMinTemperature > 0 {
@@ -99,7 +101,7 @@ var methodSpecs = [...]methodSpec{
 			}
 			return fmt.Sprintf(" γ=%g k=%d %s %v", c.Gamma, c.EnsembleSize, agg, c.DistillPairs)
 		}},
-	PDPO: {name: "PDPO", kl: true, batched: true, pair: func(Config, *Node) losses.PairLoss { return losses.DPOPair },
+	PDPO: {name: "PDPO", paper: "p-DPO", kl: true, batched: true, pair: func(Config, *Node) losses.PairLoss { return losses.DPOPair },
 		label: func(c Config) string { return fmt.Sprintf(" γ=%g", c.Gamma) }},
 	RLHF: {name: "RLHF", rewards: true, closedForm: true},
 }
@@ -118,6 +120,16 @@ func (m Method) String() string {
 		return s.name
 	}
 	return fmt.Sprintf("Method(%d)", int(m))
+}
+
+// PaperName returns the method's name as the paper writes it ("cDPO",
+// "e-DPO", "p-DPO"; the others as String): what labels, tables and figures
+// show. Grids, CSV files and the run cache keep String's Go names.
+func (m Method) PaperName() string {
+	if s := m.spec(); s.paper != "" {
+		return s.paper
+	}
+	return m.String()
 }
 
 // valid reports whether m is one of the constants.

@@ -267,6 +267,32 @@ func TestEnumValue(t *testing.T) {
 	}
 }
 
+// What a reader sees names methods as the paper does (labels, table cells,
+// figure legends), while CSV files keep the Go names that grids parse.
+func TestMethodPaperNames(t *testing.T) {
+	want := map[Method]string{DPO: "DPO", IPO: "IPO", CDPO: "cDPO", Distill: "Distill", EDPO: "e-DPO", PDPO: "p-DPO", RLHF: "RLHF"}
+	for m, name := range want {
+		if got := m.PaperName(); got != name {
+			t.Errorf("%v.PaperName() = %q, want %q", m, got, name)
+		}
+		if got := valueLabel("Method", m.String()); got != name {
+			t.Errorf("valueLabel(Method, %q) = %q, want %q", m.String(), got, name)
+		}
+	}
+	if got := (Config{Method: PDPO, Beta: 0.5, Gamma: 0.1}).Label(); got != "p-DPO β=0.5 γ=0.1" {
+		t.Errorf("Label = %q", got)
+	}
+	tab := &Table{Fields: []string{"Method"}, Metrics: []string{"loss"},
+		Rows: []Row{{Values: []any{EDPO}, Config: Config{Method: EDPO}, Metrics: map[string]float64{"loss": 1}}}}
+	if _, rows := tab.cells(nil); rows[0][0] != "e-DPO" {
+		t.Errorf("table cell %q, want e-DPO", rows[0][0])
+	}
+	var csv strings.Builder
+	if err := tab.WriteCSV(&csv); err != nil || !strings.Contains(csv.String(), "\nEDPO,") {
+		t.Errorf("CSV %q (%v), want the Go name EDPO", csv.String(), err)
+	}
+}
+
 // The method table's predicates: which methods use reward models, have a KL
 // term and a pair loss.
 func TestMethodPredicates(t *testing.T) {

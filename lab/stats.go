@@ -255,7 +255,11 @@ func (f *Tests) Verdict(name, a, b string) string {
 	if !ok {
 		return fmt.Sprintf("no test %q", name)
 	}
-	pv := fmt.Sprintf("mean difference %s, unadjusted 95%% CI; Holm-adjusted p = %.2g over %d tests", p.Diff, p.PHolm, len(f.list))
+	family := fmt.Sprintf("over %d tests", len(f.list))
+	if len(f.list) == 1 {
+		family = "(one test: Holm changes nothing)"
+	}
+	pv := fmt.Sprintf("mean difference %s, unadjusted 95%% CI; Holm-adjusted p = %.2g %s", p.Diff, p.PHolm, family)
 	switch {
 	case p.PHolm > f.alpha():
 		return fmt.Sprintf("no detectable difference between %s and %s (%s)", a, b, pv)

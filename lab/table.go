@@ -329,6 +329,15 @@ func formatValue(v any) string {
 	return fmt.Sprint(v)
 }
 
+// displayValue is formatValue for what a reader sees: a Method by its
+// PaperName ("e-DPO" where a CSV file keeps "EDPO").
+func displayValue(v any) string {
+	if m, ok := v.(Method); ok {
+		return m.PaperName()
+	}
+	return formatValue(v)
+}
+
 // WriteCSV writes a header "<fields>,error,<metrics>" and one row per config;
 // floats in the shortest form that round-trips, NaN as "NaN", error empty on success.
 func (t *Table) WriteCSV(w io.Writer) error {
@@ -401,7 +410,7 @@ func (t *Table) cells(metrics []string) ([]string, [][]string) {
 	for _, r := range t.Rows {
 		rec := make([]string, 0, len(head))
 		for _, f := range t.Fields {
-			rec = append(rec, formatValue(r.Field(f)))
+			rec = append(rec, displayValue(r.Field(f)))
 		}
 		for _, m := range metrics {
 			if _, ok := r.Metrics[m]; !ok {
@@ -429,7 +438,7 @@ func (s *Summary) cells(metrics []string) ([]string, [][]string) {
 	for _, g := range s.Groups {
 		rec := make([]string, 0, len(head))
 		for _, v := range g.Values {
-			rec = append(rec, formatValue(v))
+			rec = append(rec, displayValue(v))
 		}
 		rec = append(rec, strconv.Itoa(g.N), strconv.Itoa(g.Failed))
 		for _, m := range metrics {
