@@ -29,6 +29,12 @@ var metricTexts = map[string]metricText{
 	"oracle/normalized_regret": {"normalized regret", "(J(π) − J(π_{ref})) / (J(π*) − J(π_{ref}))"},
 	"oracle/tv_optimal":        {"distance to the RLHF optimum π*", "TV(π, π*)"},
 	"winrate/vs_ref":           {"win rate against the reference", "win rate vs π_{ref}"},
+	"winrate/vs_ref_lo":        {"win rate against the reference, lower 95% bound", "win rate vs π_{ref} (lower)"},
+	"winrate/vs_ref_hi":        {"win rate against the reference, upper 95% bound", "win rate vs π_{ref} (upper)"},
+	"length/mean":              {"mean response length", "length |y| (tokens)"},
+	"heldout/accuracy":         {"held-out pairs ranked as labelled", "fraction with Δh > 0 (ties ½)"},
+	"heldout/margins":          {"held-out implicit reward margin", "held-out margin β·Δh"},
+	"reward/heldout_accuracy":  {"reward model's held-out accuracy", "fraction with Δr > 0"},
 }
 
 // metricLabel returns a panel title in words and an axis label in the

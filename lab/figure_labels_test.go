@@ -25,11 +25,13 @@ func TestMetricLabel(t *testing.T) {
 			t.Errorf("metricLabel(%q) = %q, %q; want %q, %q", c.metric, title, axis, c.title, c.axis)
 		}
 	}
-	// Every metric the lab logs or DESIGN.md names has words, not its key.
+	// Every metric the lab logs (finite and sequence runs) or DESIGN.md names
+	// has words, not its key.
 	for _, m := range []string{"loss", "rewards/chosen", "rewards/rejected", "rewards/margins", "rewards/accuracies",
 		"logps/chosen", "logps/rejected", "implicit_reward/max_abs", "grad_weight", "kl/reverse", "kl/forward",
 		"mass/train_support", "oracle/reward", "oracle/regret", "oracle/tv_optimal", "winrate/vs_ref",
-		"oracle/normalized_regret", "prob/d"} {
+		"oracle/normalized_regret", "prob/d", "winrate/vs_ref_lo", "winrate/vs_ref_hi", "length/mean",
+		"heldout/accuracy", "heldout/margins", "reward/heldout_accuracy"} {
 		title, axis := metricLabel(m)
 		if m != "loss" && (strings.Contains(title, "/") || strings.Contains(axis, m)) {
 			t.Errorf("metricLabel(%q) = %q, %q: the raw key", m, title, axis)
