@@ -234,6 +234,26 @@ func TestCacheEntryServed(t *testing.T) {
 	}
 }
 
+// TestCacheServesTodaysLabel: an entry written under an earlier label (the
+// lab once named CDPO "CDPO", now "cDPO") is served under the label this lab
+// gives the config; labels are not results.
+func TestCacheServesTodaysLabel(t *testing.T) {
+	data := cacheTestData(t)
+	cfg := Config{Method: CDPO, Epsilon: 0.1, Steps: 12, LogEvery: 5}
+	withCacheDisk(t, t.TempDir())
+	a, err := Train(cfg, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := *a
+	old.Label = "CDPO β=0.1 ε=0.1"
+	storeRun(finiteRunSpec(cfg.WithDefaults(), data, a.Backend, ""), &old)
+	b, err := Train(cfg, data)
+	if err != nil || !b.Cached || b.Label != cfg.Label() || b.Label != "cDPO β=0.1 ε=0.1" {
+		t.Errorf("served %q (cached %v, %v), want today's label %q", b.Label, b.Cached, err, cfg.Label())
+	}
+}
+
 // TestSweepCorruptEntry: a Sweep over a corrupted entry retrains that
 // config, with one warning, and its row is the run's.
 func TestSweepCorruptEntry(t *testing.T) {

@@ -191,11 +191,14 @@ func withRunCache(cfg Config, spec runSpec, train func() (*Run, error)) (*Run, e
 }
 
 // loadCachedRun is loadRun for a run of cfg: the Run served gets back
-// cfg.PairLoss, which its JSON cannot hold (the key holds its fingerprint).
+// cfg.PairLoss, which its JSON cannot hold (the key holds its fingerprint),
+// and the Label this lab gives cfg (a label is not a result: an entry
+// written before the labels changed still serves, under today's label).
 func loadCachedRun(spec runSpec, cfg Config) (*Run, bool) {
 	run, ok := loadRun(spec)
 	if ok {
 		run.Config.PairLoss = cfg.PairLoss
+		run.Label = cfg.Label()
 	}
 	return run, ok
 }
