@@ -332,6 +332,18 @@ func rewardsOf(r *seqmodel.RewardModel, prompts, responses [][]int, padID, t int
 	return scoreRows(r.Rewards, prompts, responses, padID, t)
 }
 
+// pairRewards returns r's rewards of both responses of pairs (prompts[j],
+// ya[j], yb[j]), the first error of either side.
+func pairRewards(r *seqmodel.RewardModel, prompts, ya, yb [][]int, padID, t int) (ra, rb []float64, err error) {
+	if ra, err = rewardsOf(r, prompts, ya, padID, t); err != nil {
+		return nil, nil, err
+	}
+	if rb, err = rewardsOf(r, prompts, yb, padID, t); err != nil {
+		return nil, nil, err
+	}
+	return ra, rb, nil
+}
+
 // scoreRows applies score to the rows in chunks and returns one float64 per row.
 func scoreRows(score func(seqmodel.Batch) ([]float32, error), prompts, responses [][]int, padID, t int) ([]float64, error) {
 	out := make([]float64, 0, len(prompts))

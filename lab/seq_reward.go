@@ -158,11 +158,7 @@ func rewardMargins(ctx context.Context, backend compute.Backend, cfg Config, d *
 				return nil, fmt.Errorf("lab: reward member %d step %d: metric loss = %v", i, step, last)
 			}
 		}
-		r1, err := rewardsOf(rm, prompts1, y1, pad, d.t)
-		if err != nil {
-			return nil, fmt.Errorf("lab: reward member %d scoring: %w", i, err)
-		}
-		r2, err := rewardsOf(rm, prompts1, y2, pad, d.t)
+		r1, r2, err := pairRewards(rm, prompts1, y1, y2, pad, d.t)
 		if err != nil {
 			return nil, fmt.Errorf("lab: reward member %d scoring: %w", i, err)
 		}
@@ -176,11 +172,7 @@ func rewardMargins(ctx context.Context, backend compute.Backend, cfg Config, d *
 		out.Accuracy = append(out.Accuracy, acc/float64(nTrain))
 		out.Loss = append(out.Loss, last)
 		if len(d.held) > 0 {
-			w, err := rewardsOf(rm, hp, hc, pad, d.t)
-			if err != nil {
-				return nil, fmt.Errorf("lab: reward member %d scoring the held-out pairs: %w", i, err)
-			}
-			l, err := rewardsOf(rm, hp, hr, pad, d.t)
+			w, l, err := pairRewards(rm, hp, hc, hr, pad, d.t)
 			if err != nil {
 				return nil, fmt.Errorf("lab: reward member %d scoring the held-out pairs: %w", i, err)
 			}
