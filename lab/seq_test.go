@@ -82,18 +82,25 @@ func TestSeqFirstStepLossClosedForms(t *testing.T) {
 	}
 }
 
+// trainSeqTwice trains cfg on task twice in a row (the second run may come
+// from the run cache) and returns both runs.
+func trainSeqTwice(t *testing.T, cfg Config, task *datasets.SeqTask) (a, b *Run) {
+	t.Helper()
+	for _, r := range []**Run{&a, &b} {
+		run, err := TrainSeqContext(context.Background(), cfg, task)
+		if err != nil {
+			t.Fatal(err)
+		}
+		*r = run
+	}
+	return a, b
+}
+
 func TestSeqMetricsAndDeterminism(t *testing.T) {
 	task := tinyTask(t, 6, 3)
 	cfg := tinySeqConfig(EDPO)
 	cfg.Gamma, cfg.EnsembleSize, cfg.DistillPairs, cfg.RefPairs = 0.1, 2, PlusRefSamples, 4
-	a, err := TrainSeqContext(context.Background(), cfg, task)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := TrainSeqContext(context.Background(), cfg, task)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, b := trainSeqTwice(t, cfg, task)
 	if !reflect.DeepEqual(a.History, b.History) || !reflect.DeepEqual(a.Seq.StepLosses, b.Seq.StepLosses) {
 		t.Fatal("two identical runs differ")
 	}

@@ -193,14 +193,7 @@ func TestSeqTextCacheAndOptions(t *testing.T) {
 	task := tinyTextTask(t)
 	cfg := tinyTextConfig(EDPO)
 	cfg.NoCache, cfg.Gamma, cfg.KLPrompts = false, 1, 5
-	a, err := TrainSeqContext(context.Background(), cfg, task)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := TrainSeqContext(context.Background(), cfg, task)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, b := trainSeqTwice(t, cfg, task)
 	if !b.Cached || !slices.Equal(a.History.Values["heldout/accuracy"], b.History.Values["heldout/accuracy"]) ||
 		!slices.Equal(a.Seq.RewardHeldOutAccuracy, b.Seq.RewardHeldOutAccuracy) {
 		t.Errorf("cached run: Cached %v, held-out accuracy %v vs %v", b.Cached, a.History.Values["heldout/accuracy"], b.History.Values["heldout/accuracy"])
