@@ -1,6 +1,9 @@
 package lab
 
-import "strings"
+import (
+	"reflect"
+	"strings"
+)
 
 // metricText is how a figure names a metric: a panel title in words and an
 // axis (or colour bar) label in the paper's notation, with script markup:
@@ -73,10 +76,8 @@ func fieldLabel(field string) string {
 func valueLabel(field string, v any) string {
 	s := formatValue(v)
 	if field == "Method" {
-		for m, spec := range methodSpecs {
-			if spec.name == s {
-				return Method(m).PaperName()
-			}
+		if m, _, err := enumValue(reflect.TypeFor[Method](), s); err == nil {
+			return Method(m).PaperName()
 		}
 		return s
 	}
